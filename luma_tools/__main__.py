@@ -1,0 +1,5 @@
+"""`python -m luma_tools` runs the CLI."""
+
+from .cli import main
+
+raise SystemExit(main())

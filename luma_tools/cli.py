@@ -1,0 +1,524 @@
+"""The `luma-tools` command line.
+
+Every command prints one clear line on stderr and exits non-zero on failure; expected failures
+(bad input, auth, quota, a failed task, a timeout) never print a traceback. `--json` prints one
+JSON object on stdout instead of text, errors included (on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+from . import _exceptions as errors
+from ._client import GenerationOptions, LumaClient
+from ._models import ASPECT_RATIOS, Task
+from ._polling import PollPolicy
+from ._version import __version__
+
+__all__ = ["EXIT_CODES", "main"]
+
+#: Exit status by outcome (documented in the CLI reference).
+EXIT_CODES = {
+    "ok": 0,
+    "error": 1,
+    "usage": 2,
+    "auth": 3,
+    "task_failed": 4,
+    "timeout": 5,
+    "unavailable": 6,
+    "ambiguous": 7,
+    "interrupted": 130,
+}
+
+_EXIT_BY_ERROR: tuple[tuple[type[errors.LumaError], str], ...] = (
+    (errors.InvalidInputError, "usage"),
+    (errors.DestinationExistsError, "usage"),
+    (errors.AuthenticationError, "auth"),
+    (errors.QuotaError, "auth"),
+    (errors.TaskFailedError, "task_failed"),
+    (errors.WaitTimeoutError, "timeout"),
+    (errors.LumaConnectionError, "unavailable"),
+    (errors.ServerError, "unavailable"),
+    (errors.RateLimitError, "unavailable"),
+    (errors.AmbiguousSubmitError, "ambiguous"),
+)
+
+DEMO_PROMPT = "a paper boat drifting down a rain-soaked street at dusk, cinematic"
+
+
+class CliError(Exception):
+    """A failure already phrased for the user, with its exit status."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+
+
+def _common_options() -> argparse.ArgumentParser:
+    # Shared by every subcommand, so `luma-tools status ID --json` works as well as
+    # `luma-tools --json status ID`. SUPPRESS keeps a subcommand from resetting a value
+    # given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--base-url", default=argparse.SUPPRESS, help="gateway origin (default: $LUMA_BASE_URL)"
+    )
+    common.add_argument(
+        "--api-key",
+        default=argparse.SUPPRESS,
+        help="gateway key (default: $LUMA_API_KEY; prefer the variable)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON object instead of text",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log HTTP requests to stderr",
+    )
+    return common
+
+
+def _generation_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("generation options")
+    group.add_argument("--aspect-ratio", choices=ASPECT_RATIOS, help="frame shape")
+    group.add_argument(
+        "--expand-prompt",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let the gateway rewrite the prompt in more detail",
+    )
+    group.add_argument(
+        "--loop",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="make the end flow back into the start",
+    )
+    group.add_argument(
+        "--image",
+        dest="image_url",
+        metavar="URL_OR_PATH",
+        help="start frame: http(s) URL, data URI or local image file",
+    )
+    group.add_argument(
+        "--end-image",
+        dest="image_end_url",
+        metavar="URL_OR_PATH",
+        help="end frame: http(s) URL, data URI or local image file",
+    )
+    group.add_argument("--model", dest="model_name", help="model, e.g. ray-v2")
+    group.add_argument("--duration", help='duration, e.g. "5s"')
+    group.add_argument("--resolution", help='resolution, e.g. "720p"')
+    group.add_argument("--notify-hook", metavar="URL", help="URL the gateway POSTs updates to")
+
+
+def _wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="give up waiting after this long (default: 600); the task keeps running",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and tests)."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="luma-tools",
+        parents=[common],
+        description="Generate Luma videos through an API gateway.",
+        epilog="Configure with LUMA_API_KEY and LUMA_BASE_URL. Try `luma-tools demo` first: "
+        "it runs end to end on an embedded simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"luma-tools {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    sub = command("create", "Start generating a video; prints the new task id.")
+    sub.add_argument("prompt", help="what the video shows")
+    _generation_options(sub)
+
+    sub = command("extend", "Continue a completed video with a new prompt (a new task).")
+    sub.add_argument("task_id", help="the completed task to continue")
+    sub.add_argument("prompt", help="what happens next")
+    _generation_options(sub)
+
+    sub = command("status", "Show a task's current state.")
+    sub.add_argument("task_id")
+
+    sub = command("wait", "Wait until a task completes or fails.")
+    sub.add_argument("task_id")
+    _wait_options(sub)
+
+    sub = command("download", "Save a completed task's video.")
+    sub.add_argument("task_id")
+    sub.add_argument(
+        "-o",
+        "--output",
+        default=".",
+        metavar="PATH",
+        help="file or directory (default: ./<task id>.mp4)",
+    )
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    sub = command("generate", "Create, wait (with live progress) and download in one go.")
+    sub.add_argument("prompt", help="what the video shows")
+    sub.add_argument("-o", "--output", required=True, metavar="FILE", help="where to save it")
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    _wait_options(sub)
+    _generation_options(sub)
+
+    sub = command("demo", "Run `generate` end to end on the embedded simulator (offline).")
+    sub.add_argument(
+        "-o",
+        "--output",
+        default="luma-demo.mp4",
+        metavar="FILE",
+        help="where to save the video (default: luma-demo.mp4, replaced)",
+    )
+    sub.add_argument("--prompt", default=DEMO_PROMPT, help="the prompt to 'generate'")
+
+    sub = command("simulator", "Serve the embedded gateway simulator until Ctrl-C.")
+    sub.add_argument("--host", default="127.0.0.1")
+    sub.add_argument("--port", type=int, default=8765)
+    sub.add_argument(
+        "--sim-api-key",
+        dest="sim_api_key",
+        metavar="KEY",
+        help="key the simulator accepts (default: random)",
+    )
+    sub.add_argument("--queue-seconds", type=float, default=3.0)
+    sub.add_argument("--run-seconds", type=float, default=10.0)
+    sub.add_argument(
+        "--no-estimate",
+        action="store_true",
+        help="report estimate_wait_seconds as null, like most gateways",
+    )
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+class Output:
+    """Where results and progress go, text or JSON."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def result(self, text: str, data: dict[str, Any]) -> None:
+        if self.as_json:
+            print(json.dumps(data, ensure_ascii=False, default=str))
+        else:
+            print(text)
+
+    def note(self, text: str) -> None:
+        if not self.as_json:
+            print(text, file=sys.stderr, flush=True)
+
+    def progress(self) -> AbstractContextManager[Any]:
+        if self.as_json:
+            return nullcontext(None)
+        from ._progress import TerminalProgress
+
+        return TerminalProgress(sys.stderr)
+
+
+def _task_text(task: Task) -> str:
+    lines = [
+        f"task:    {task.id}",
+        f"state:   {task.state.value}"
+        + (f" ({task.raw_state})" if task.raw_state and task.raw_state != task.state.value else ""),
+    ]
+    for label, value in (
+        ("prompt", task.prompt),
+        ("created", task.created_at),
+        ("video", task.video_url),
+        ("reason", task.failure_reason),
+        ("eta", f"~{task.estimate_wait_seconds:.0f} s" if task.estimate_wait_seconds else None),
+    ):
+        if value:
+            lines.append(f"{label + ':':<8} {value}")
+    return "\n".join(lines)
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def _client(args: argparse.Namespace, **kwargs: Any) -> LumaClient:
+    return LumaClient(getattr(args, "api_key", None), getattr(args, "base_url", None), **kwargs)
+
+
+def _options(args: argparse.Namespace) -> GenerationOptions:
+    names = (
+        "aspect_ratio",
+        "expand_prompt",
+        "loop",
+        "image_url",
+        "image_end_url",
+        "notify_hook",
+        "model_name",
+        "duration",
+        "resolution",
+    )
+    chosen = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return cast(GenerationOptions, chosen)
+
+
+def cmd_create(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        task = client.create(args.prompt, **_options(args))
+    out.result(f"{task.id}", task.summary())
+    out.note(
+        f"Created task {task.id} ({task.state.value}). Follow it with: luma-tools wait {task.id}"
+    )
+
+
+def cmd_extend(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        task = client.extend(args.task_id, args.prompt, **_options(args))
+    out.result(f"{task.id}", task.summary())
+    out.note(
+        f"Created task {task.id}, extending {args.task_id}. Follow it with: "
+        f"luma-tools wait {task.id}"
+    )
+
+
+def cmd_status(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        task = client.get(args.task_id)
+    out.result(_task_text(task), task.summary())
+
+
+def _interrupted(task_id: str) -> CliError:
+    return CliError(
+        f"interrupted. Task {task_id} keeps running on the gateway; resume with: "
+        f"luma-tools wait {task_id}",
+        EXIT_CODES["interrupted"],
+    )
+
+
+def cmd_wait(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client, out.progress() as progress:
+        try:
+            task = client.wait(
+                args.task_id,
+                timeout=args.timeout,
+                on_update=progress.on_update if progress else None,
+                on_poll=progress.on_poll if progress else None,
+            )
+        except KeyboardInterrupt:
+            raise _interrupted(args.task_id) from None
+    out.result(_task_text(task), task.summary())
+
+
+def cmd_download(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client, out.progress() as progress:
+        path = client.download(
+            args.task_id,
+            args.output,
+            overwrite=args.overwrite,
+            on_progress=progress.on_download if progress else None,
+        )
+    out.result(
+        f"Saved {path} ({_size(path)})",
+        {"task_id": args.task_id, "path": str(path), "bytes": path.stat().st_size},
+    )
+
+
+def _generate(
+    client: LumaClient,
+    args: argparse.Namespace,
+    out: Output,
+    prompt: str,
+    options: GenerationOptions,
+    *,
+    overwrite: bool,
+    timeout: float,
+) -> None:
+    seen: list[Task] = []  # remembers the task id in case of Ctrl-C
+
+    def on_update(task: Task) -> None:
+        seen.append(task)
+        if progress:
+            progress.on_update(task)
+
+    with out.progress() as progress:
+        try:
+            task, path = client.generate(
+                prompt,
+                args.output,
+                overwrite=overwrite,
+                timeout=timeout,
+                on_update=on_update,
+                on_poll=progress.on_poll if progress else None,
+                on_progress=progress.on_download if progress else None,
+                **options,
+            )
+        except KeyboardInterrupt:
+            if not seen:
+                raise
+            raise _interrupted(seen[-1].id) from None
+    out.result(
+        f"Saved {path} ({_size(path)}) from task {task.id}",
+        {"task": task.summary(), "path": str(path), "bytes": path.stat().st_size},
+    )
+
+
+def cmd_generate(args: argparse.Namespace, out: Output) -> None:
+    with _client(args) as client:
+        _generate(
+            client,
+            args,
+            out,
+            args.prompt,
+            _options(args),
+            overwrite=args.overwrite,
+            timeout=args.timeout,
+        )
+
+
+def _load_simulator() -> Any:
+    try:
+        from .simulator import LumaSimulator
+    except ImportError as exc:
+        raise CliError(str(exc), EXIT_CODES["usage"]) from None
+    return LumaSimulator
+
+
+def cmd_demo(args: argparse.Namespace, out: Output) -> None:
+    simulator = _load_simulator()
+    with simulator(queue_seconds=1.0, run_seconds=3.0) as sim:
+        out.note(f"Embedded gateway simulator running at {sim.base_url} (offline, no cost)")
+        out.note(f'Generating "{args.prompt}"')
+        # The simulator runs a job in seconds, so poll ten times as often as for a real one.
+        with LumaClient(sim.api_key, sim.base_url, poll_policy=PollPolicy().scaled(0.1)) as client:
+            _generate(
+                client,
+                args,
+                out,
+                args.prompt,
+                GenerationOptions(aspect_ratio="16:9"),
+                overwrite=True,
+                timeout=60,
+            )
+    out.note(
+        "Done. Next: set LUMA_BASE_URL and LUMA_API_KEY for your gateway and run "
+        'luma-tools generate "your prompt" -o video.mp4'
+    )
+
+
+def cmd_simulator(args: argparse.Namespace, out: Output) -> None:
+    simulator = _load_simulator()
+    sim = simulator(
+        api_key=args.sim_api_key,
+        host=args.host,
+        port=args.port,
+        queue_seconds=args.queue_seconds,
+        run_seconds=args.run_seconds,
+        estimate=not args.no_estimate,
+    )
+    sim.start()
+    out.result(
+        f"Luma gateway simulator at {sim.base_url} (Ctrl-C to stop)\n"
+        f"  export LUMA_BASE_URL={sim.base_url}\n  export LUMA_API_KEY={sim.api_key}",
+        {"base_url": sim.base_url, "api_key": sim.api_key},
+    )
+    sys.stdout.flush()
+    try:
+        sim.serve_forever()
+    finally:
+        sim.stop()
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
+    "create": cmd_create,
+    "extend": cmd_extend,
+    "status": cmd_status,
+    "wait": cmd_wait,
+    "download": cmd_download,
+    "generate": cmd_generate,
+    "demo": cmd_demo,
+    "simulator": cmd_simulator,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def _exit_code(exc: errors.LumaError) -> int:
+    for kind, name in _EXIT_BY_ERROR:
+        if isinstance(exc, kind):
+            return EXIT_CODES[name]
+    return EXIT_CODES["error"]
+
+
+def _fail(out: Output, message: str, code: int, extra: dict[str, Any] | None = None) -> NoReturn:
+    if out.as_json:
+        print(
+            json.dumps(
+                {"error": {"message": message, "exit_code": code, **(extra or {})}},
+                ensure_ascii=False,
+            ),
+            file=sys.stderr,
+        )
+    else:
+        print(f"luma-tools: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (see `EXIT_CODES`)."""
+    args = build_parser().parse_args(argv)
+    out = Output(getattr(args, "json", False))
+    if getattr(args, "verbose", False):
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    try:
+        COMMANDS[args.command](args, out)
+    except errors.LumaError as exc:
+        message = str(exc)
+        if exc.task_id and exc.task_id not in message:
+            message += f" [task {exc.task_id}]"
+        _fail(out, message, _exit_code(exc), {"type": type(exc).__name__, "task_id": exc.task_id})
+    except CliError as exc:
+        _fail(out, str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail(out, "interrupted", EXIT_CODES["interrupted"])
+    except BrokenPipeError:
+        # Output piped into `head` and friends: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CODES["error"]
+    return EXIT_CODES["ok"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

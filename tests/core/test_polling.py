@@ -1,0 +1,91 @@
+"""The poll schedule: estimate first, then exponential backoff with jitter between floor and cap."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from luma_tools import PollPolicy, PollSchedule, Task
+
+NO_JITTER = PollPolicy(jitter=0.0)
+
+
+def task(state: str = "processing", estimate: float | None = None, url: bool = False) -> Task:
+    payload: dict[str, object] = {"id": "t", "state": state, "estimate_wait_seconds": estimate}
+    if url:
+        payload["video"] = {"url": "https://cdn/v.mp4"}
+    return Task.from_payload(payload)
+
+
+def test_without_estimate_gaps_grow_from_first_delay_to_the_cap() -> None:
+    schedule = PollSchedule(NO_JITTER)
+    delays = [schedule.next_delay(task()) for _ in range(12)]
+    assert delays[0] == NO_JITTER.first_delay
+    assert all(b >= a for a, b in itertools.pairwise(delays))
+    assert delays[1] == pytest.approx(NO_JITTER.first_delay * NO_JITTER.growth)
+    assert max(delays) == NO_JITTER.max_interval
+
+
+def test_estimate_sets_the_first_poll_and_is_capped() -> None:
+    assert PollSchedule(NO_JITTER).next_delay(task("pending", 95)) == 95
+    assert PollSchedule(NO_JITTER).next_delay(task("pending", 0.5)) == NO_JITTER.min_interval
+    assert PollSchedule(NO_JITTER).next_delay(task("pending", 10_000)) == 300
+
+
+def test_after_the_estimate_runs_out_polls_start_again_at_the_floor() -> None:
+    schedule = PollSchedule(NO_JITTER)
+    assert schedule.next_delay(task(estimate=60)) == 60
+    assert schedule.next_delay(task(estimate=0)) == NO_JITTER.min_interval
+    assert schedule.next_delay(task(estimate=0)) == pytest.approx(
+        NO_JITTER.min_interval * NO_JITTER.growth
+    )
+
+
+def test_completed_without_url_polls_at_the_floor() -> None:
+    schedule = PollSchedule(NO_JITTER)
+    for _ in range(5):
+        schedule.next_delay(task())
+    assert schedule.next_delay(task("completed")) == NO_JITTER.min_interval
+
+
+def test_jitter_stays_within_bounds() -> None:
+    policy = PollPolicy(jitter=0.2)
+    schedule = PollSchedule(policy, random.Random(1))
+    delays = [schedule.next_delay(task()) for _ in range(200)]
+    assert min(delays) >= policy.first_delay * 0.8
+    assert max(delays) <= policy.max_interval * 1.2
+    assert len({round(d, 6) for d in delays}) > 100  # actually random
+
+
+def test_time_scale_scales_everything() -> None:
+    fast = PollSchedule(NO_JITTER.scaled(0.01))
+    assert fast.next_delay(task()) == pytest.approx(NO_JITTER.first_delay * 0.01)
+    assert PollSchedule(NO_JITTER.scaled(0.01)).next_delay(task(estimate=100)) == 1.0
+
+
+def test_fewer_polls_than_a_fixed_five_second_poll_for_a_three_minute_job() -> None:
+    # The same figure the benchmark measures against the simulator, computed on paper.
+    schedule = PollSchedule(PollPolicy(), random.Random(7))
+    clock, polls = 0.0, 0
+    while clock < 180:
+        clock += schedule.next_delay(task())
+        polls += 1
+    assert polls <= 36 / 2
+    assert clock - 180 <= 0.1 * 180
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"min_interval": 0},
+        {"min_interval": 5, "max_interval": 1},
+        {"growth": 0.5},
+        {"jitter": 1.0},
+        {"time_scale": 0},
+    ],
+)
+def test_invalid_policies_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=r"PollPolicy needs"):
+        PollPolicy(**kwargs)

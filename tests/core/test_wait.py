@@ -1,0 +1,126 @@
+"""`wait`: state changes reported, deadline respected, failures and transient errors handled."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from luma_tools import (
+    LumaClient,
+    PollEvent,
+    PollPolicy,
+    Task,
+    TaskFailedError,
+    TaskState,
+    WaitCancelledError,
+    WaitTimeoutError,
+)
+from luma_tools.simulator import LumaSimulator
+
+MakeClient = Callable[..., LumaClient]
+
+
+def test_reports_each_state_change_once(client: LumaClient) -> None:
+    seen: list[TaskState] = []
+    task = client.wait(
+        client.create("states"), timeout=10, on_update=lambda t: seen.append(t.state)
+    )
+    assert seen == [TaskState.QUEUED, TaskState.RUNNING, TaskState.COMPLETED]
+    assert task.is_finished
+
+
+def test_first_poll_follows_the_estimate(make_client: MakeClient) -> None:
+    # A job of 1.5 s whose estimate is known: the schedule sleeps through it and polls little.
+    with LumaSimulator(queue_seconds=0.5, run_seconds=1.0) as sim:
+        client = make_client(sim, poll_policy=PollPolicy(min_interval=0.05, jitter=0.0))
+        created = client.create("estimate")
+        assert created.estimate_wait_seconds is not None
+        started = time.monotonic()
+        client.wait(created, timeout=10)
+        elapsed = time.monotonic() - started
+        assert sim.count("query") <= 3
+        assert elapsed < 1.5 + 0.5  # noticed promptly
+
+
+def test_without_estimate_it_still_finishes(make_client: MakeClient) -> None:
+    with LumaSimulator(estimate=False) as sim:
+        client = make_client(sim)
+        assert client.wait(client.create("no estimate"), timeout=10).is_finished
+
+
+def test_deadline_is_respected_and_the_task_id_kept(client: LumaClient, sim: LumaSimulator) -> None:
+    sim.faults.stall_next_task()
+    task = client.create("never ends")
+    started = time.monotonic()
+    with pytest.raises(WaitTimeoutError) as caught:
+        client.wait(task.id, timeout=0.6)
+    elapsed = time.monotonic() - started
+    assert 0.6 <= elapsed < 1.2
+    error = caught.value
+    assert error.task_id == task.id
+    assert error.last_state is TaskState.RUNNING
+    assert error.task is not None
+    assert error.task.id == task.id
+    assert f"wait on {task.id} again" in str(error)
+
+
+def test_failed_task_raises_with_its_reason(client: LumaClient, sim: LumaSimulator) -> None:
+    sim.faults.fail_next_task(reason="Advanced prompt moderation failed")
+    task = client.create("forbidden")
+    with pytest.raises(TaskFailedError) as caught:
+        client.wait(task, timeout=10)
+    assert caught.value.failure_reason == "Advanced prompt moderation failed"
+    assert caught.value.task.id == task.id
+    assert caught.value.task_id == task.id
+
+
+def test_completed_without_url_is_waited_out(make_client: MakeClient) -> None:
+    with LumaSimulator(url_delay_seconds=0.4) as sim:
+        client = make_client(sim)
+        states: list[Task] = []
+        task = client.wait(client.create("late url"), timeout=10, on_update=states.append)
+        assert task.video_url is not None
+        assert states[-1].state is TaskState.COMPLETED
+
+
+def test_transient_errors_are_ridden_out(client: LumaClient, sim: LumaSimulator) -> None:
+    task = client.create("flaky gateway")
+    sim.faults.server_error(times=6, status=502, route="query")
+    events: list[PollEvent] = []
+    done = client.wait(task, timeout=20, on_poll=events.append)
+    assert done.is_finished
+    assert any(e.error is not None for e in events)
+    assert events[-1].task is not None
+    assert events[-1].next_delay is None
+    assert [e.polls for e in events] == list(range(1, len(events) + 1))
+
+
+def test_cancel_stops_promptly(client: LumaClient, sim: LumaSimulator) -> None:
+    sim.faults.stall_next_task()
+    task = client.create("stoppable")
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(WaitCancelledError) as caught:
+        client.wait(
+            task,
+            timeout=30,
+            cancel=cancel,
+            poll_policy=PollPolicy(first_delay=10, min_interval=10, max_interval=10),
+        )
+    assert time.monotonic() - started < 1.0
+    assert caught.value.task_id == task.id
+
+
+def test_generate_keeps_the_task_id_on_failure(
+    client: LumaClient, sim: LumaSimulator, tmp_path: object
+) -> None:
+    sim.faults.stall_next_task()
+    with pytest.raises(WaitTimeoutError) as caught:
+        client.generate("stuck", f"{tmp_path}/x.mp4", timeout=0.3)
+    assert caught.value.task_id
+    assert sim.task_state(caught.value.task_id) == "processing"
