@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import requests
+import urllib3
 
 from ._exceptions import LumaConnectionError, LumaError
 
@@ -80,7 +81,10 @@ class _Transfer:
 
     def attempt(self) -> None:
         """One GET from `self.done` onwards. Raises `_Dropped` if the body is cut short."""
-        headers = {"Range": f"bytes={self.done}-"} if self.done else {}
+        # Byte offsets only mean something on the identity encoding.
+        headers = {"Accept-Encoding": "identity"}
+        if self.done:
+            headers["Range"] = f"bytes={self.done}-"
         try:
             response = self.session.get(
                 self.url, headers=headers, stream=True, timeout=self.timeout
@@ -90,7 +94,8 @@ class _Transfer:
         with response:
             self._check_response(response)
             try:
-                for chunk in response.iter_content(self.chunk_size):
+                # read1 hands over bytes as they arrive, so a drop loses nothing received.
+                while chunk := response.raw.read1(self.chunk_size):
                     self.out.write(chunk)
                     self.done += len(chunk)
                     if self.on_progress is not None:
@@ -99,6 +104,7 @@ class _Transfer:
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError,
             ) as exc:
                 raise _Dropped(str(exc)) from exc
         if self.total is not None and self.done < self.total:

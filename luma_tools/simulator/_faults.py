@@ -16,6 +16,7 @@ from ._tasks import DEFAULT_FAILURE_REASON, Outcome
 __all__ = [
     "ROUTES",
     "BusinessError",
+    "DelayResponse",
     "FaultBoard",
     "Faults",
     "QuotaExhausted",
@@ -73,6 +74,13 @@ class SlowBody:
 
 
 @dataclass(frozen=True, slots=True)
+class DelayResponse:
+    """Perform the action, then hold the whole response (headers too) for ``seconds``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class TruncateDownload:
     """Send only ``fraction`` of a file body, then drop the connection."""
 
@@ -80,7 +88,7 @@ class TruncateDownload:
 
 
 ResponseFault: TypeAlias = RateLimit | ServerError | BusinessError | QuotaExhausted
-Fault: TypeAlias = ResponseFault | ResetConnection | SlowBody | TruncateDownload
+Fault: TypeAlias = ResponseFault | ResetConnection | SlowBody | DelayResponse | TruncateDownload
 
 
 @dataclass(slots=True)
@@ -136,6 +144,11 @@ class FaultBoard:
         """Consume a slow-body fault for ``route``, if armed."""
         fault = self._take(route, (SlowBody,))
         return fault if isinstance(fault, SlowBody) else None
+
+    def take_delay(self, route: str) -> DelayResponse | None:
+        """Consume a delayed-response fault for ``route``, if armed."""
+        fault = self._take(route, (DelayResponse,))
+        return fault if isinstance(fault, DelayResponse) else None
 
     def take_truncate(self) -> TruncateDownload | None:
         """Consume a truncated-download fault, if armed."""
@@ -240,6 +253,23 @@ class Faults:
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
         self._board.arm(SlowBody(seconds), times, route)
+
+    def delay_response(
+        self, times: int = 1, seconds: float = 2.0, route: str | None = None
+    ) -> None:
+        """Do what the request asks, then send nothing for ``seconds`` before replying.
+
+        A client with a shorter read timeout gives up although the server acted: the
+        classic "did my create go through?" case.
+
+        Args:
+            times: How many matching requests are affected.
+            seconds: How long the reply is held back.
+            route: Route name to match, or ``None`` for any.
+        """
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        self._board.arm(DelayResponse(seconds), times, route)
 
     def fail_next_task(self, reason: str = DEFAULT_FAILURE_REASON) -> None:
         """Make the next created task end ``failed`` with this ``failure_reason``.

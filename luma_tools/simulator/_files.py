@@ -26,6 +26,7 @@ __all__ = [
     "LinkSigner",
     "LinkStatus",
     "file_response",
+    "held_back",
     "paced",
     "s3_error",
     "truncated",
@@ -207,6 +208,21 @@ def truncated(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
                 return
             sent += len(chunk)
             yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def held_back(chunks: Iterable[bytes], seconds: float, stop: threading.Event) -> Iterator[bytes]:
+    """Yield ``chunks`` after ``seconds`` of silence (the headers wait too).
+
+    The server writes the status line with the first body chunk, so the client hears
+    nothing at all until the delay is over (or ``stop`` is set).
+    """
+    stop.wait(seconds)
+    try:
+        yield from chunks
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:

@@ -21,6 +21,8 @@ class RecordedRequest:
         route: Route name: ``"create"``, ``"extend"``, ``"query"``, ``"download_url"``,
             ``"batch"``, ``"file"`` or ``"other"``.
         query: Query-string parameters (last value wins for repeated keys).
+        headers: Request headers; the ``Authorization`` value is replaced by
+            ``"<redacted>"``.
         json: The parsed JSON body, or ``None`` when there was no body or it was not JSON.
         had_authorization: Whether the request carried an ``Authorization`` header.
         status: HTTP status sent back, or ``None`` when the connection was reset instead.
@@ -31,6 +33,7 @@ class RecordedRequest:
     path: str
     route: str
     query: dict[str, str]
+    headers: dict[str, str]
     json: Any
     had_authorization: bool
     status: int | None

@@ -23,7 +23,15 @@ from ._faults import (
     ResponseFault,
     ServerError,
 )
-from ._files import FileSource, LinkSigner, file_response, paced, s3_error, truncated
+from ._files import (
+    FileSource,
+    LinkSigner,
+    file_response,
+    held_back,
+    paced,
+    s3_error,
+    truncated,
+)
 from ._http import RESET_KEY
 from ._records import EventLog, RecordedRequest
 from ._render import Renderer, html_error, json_response, request_id
@@ -133,6 +141,7 @@ class SimulatorApp:
                 route=route,
                 query=request.args.to_dict(),
                 json=_parse_json(raw),
+                headers=_redacted_headers(request),
                 had_authorization="Authorization" in request.headers,
                 status=None if reset else response.status_code,
                 time=arrival,
@@ -199,6 +208,10 @@ class SimulatorApp:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             request.environ[RESET_KEY] = True
             return response
+        if (delay := self.board.take_delay(route)) is not None:
+            body = cast(Iterable[bytes], response.response)
+            response.response = held_back(body, delay.seconds, self.stop)
+            response.direct_passthrough = True
         if (slow := self.board.take_slow_body(route)) is not None:
             total = int(response.headers.get("Content-Length", "0"))
             body = cast(Iterable[bytes], response.response)
@@ -346,3 +359,11 @@ class SimulatorApp:
             **{"X-Amz-Expires": args.get("X-Amz-Expires", "")},
             ServerTime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )
+
+
+def _redacted_headers(request: Request) -> dict[str, str]:
+    """The request's headers, with credentials replaced so logs can be shown safely."""
+    return {
+        name: ("<redacted>" if name.lower() == "authorization" else value)
+        for name, value in request.headers.items()
+    }

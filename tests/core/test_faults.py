@@ -91,7 +91,7 @@ def test_reset_on_a_get_is_retried(client: LumaClient, sim: LumaSimulator) -> No
 
 
 def test_read_timeout_on_create_is_ambiguous(sim: LumaSimulator) -> None:
-    sim.faults.slow_body(times=1, seconds=3.0, route="create")
+    sim.faults.delay_response(times=1, seconds=2.0, route="create")
     with (
         LumaClient(sim.api_key, sim.base_url, timeout=(2.0, 0.3)) as impatient,
         pytest.raises(AmbiguousSubmitError, match=r"read timeout|no reply"),
