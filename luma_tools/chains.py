@@ -1,0 +1,254 @@
+"""Prompt-to-video runnables: one prompt, a batch of hundreds, or a chain of extensions.
+
+Both runnables compose with any LangChain runnable that produces a prompt, e.g. an LLM that
+rewrites a rough idea into a detailed shot description:
+
+```python
+video = rewrite_prompt | llm | StrOutputParser() | VideoChain(client, output_dir="videos")
+```
+
+They need the `[langchain]` extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from pydantic import BaseModel, ConfigDict
+
+from ._client import GenerationOptions, LumaClient, PollEvent
+from ._exceptions import InvalidInputError, LumaError
+from ._models import Task
+from .tools._events import report_progress
+
+__all__ = ["ExtendChain", "ExtendResult", "VideoChain", "VideoInput", "VideoResult"]
+
+#: A prompt, a chat message holding one, or a dict of create options with a `prompt` key
+#: (and optionally a `filename`).
+VideoInput = str | BaseMessage | Mapping[str, Any]
+
+
+class VideoResult(BaseModel):
+    """One finished video.
+
+    Attributes:
+        prompt: The prompt it was made from.
+        task: The completed task (id, video URL...).
+        path: Where the MP4 was saved.
+        extends: The id of the task this one continues, for extensions.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    task: Task
+    path: Path
+    extends: str | None = None
+
+
+class ExtendResult(BaseModel):
+    """The steps of an extend chain, in order: the first video, then each continuation.
+
+    Attributes:
+        results: One `VideoResult` per step.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    results: list[VideoResult]
+
+    @property
+    def tasks(self) -> list[Task]:
+        """The completed tasks, in order."""
+        return [result.task for result in self.results]
+
+    @property
+    def paths(self) -> list[Path]:
+        """The saved files, in order."""
+        return [result.path for result in self.results]
+
+
+class _VideoRunnable(Runnable[Any, Any]):
+    """Create (or extend), wait and download, with the client and settings shared by both."""
+
+    def __init__(
+        self,
+        client: LumaClient,
+        *,
+        output_dir: str | os.PathLike[str] = ".",
+        timeout: float = 900,
+        overwrite: bool = False,
+    ) -> None:
+        self.client = client
+        self.output_dir = Path(output_dir).expanduser()
+        self.timeout = timeout
+        self.overwrite = overwrite
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(client={self.client!r}, output_dir={str(self.output_dir)!r})"
+
+    async def abatch(
+        self,
+        inputs: list[Any],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any | None,
+    ) -> list[Any]:
+        """Like `batch`, without blocking the event loop.
+
+        The default async batch would funnel every job through the event loop's small default
+        executor (a handful of threads), so `max_concurrency` above that would be ignored; the
+        thread pool of `batch` honours it.
+        """
+        return await asyncio.to_thread(
+            self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
+
+    def _finish(
+        self, task: Task, prompt: str, filename: str | None, extends: str | None
+    ) -> VideoResult:
+        """Wait for `task` and download it; errors keep the task id."""
+
+        def on_poll(event: PollEvent) -> None:
+            if event.task is not None:
+                report_progress(
+                    {
+                        "chain": self.get_name(),
+                        "task_id": task.id,
+                        "state": event.task.state.value,
+                        "polls": event.polls,
+                        "message": f"task {task.id}: {event.task.state.value}",
+                    }
+                )
+
+        try:
+            done = self.client.wait(task, timeout=self.timeout, on_poll=on_poll)
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            target = self.output_dir / (filename or f"{done.id}.mp4")
+            path = self.client.download(done, target, overwrite=self.overwrite)
+        except LumaError as exc:
+            exc.task_id = exc.task_id or task.id
+            raise
+        return VideoResult(prompt=prompt, task=done, path=path, extends=extends)
+
+
+class VideoChain(_VideoRunnable):
+    """Prompt in, finished MP4 out: create, wait, download.
+
+    Input is a prompt string, a chat message (e.g. an LLM's answer), or a dict with `prompt`
+    plus any create option (`aspect_ratio`, `loop`, `image_url`...) and an optional
+    `filename`. The output is a [`VideoResult`][luma_tools.chains.VideoResult]. Errors are
+    `LumaError`s that carry the task id.
+
+    Args:
+        client: The client (one client serves every concurrent job).
+        output_dir: Folder for the videos (created when missing); files are `<task id>.mp4`
+            unless the input names one.
+        timeout: Seconds to wait for each job.
+        overwrite: Replace existing files instead of failing.
+
+    Example:
+        ```python
+        chain = VideoChain(client, output_dir="videos")
+        result = chain.invoke("a hummingbird in slow motion")
+        results = chain.batch(
+            ["a red kite over hills", {"prompt": "neon rain", "aspect_ratio": "9:16"}],
+            config={"max_concurrency": 5},
+            return_exceptions=True,  # one failed job does not sink the others
+        )
+        ```
+    """
+
+    def invoke(
+        self, input: VideoInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> VideoResult:
+        """Make one video (see the class docstring for the accepted inputs)."""
+        result = self._call_with_config(self._make, input, config, run_type="chain")
+        return cast(VideoResult, result)
+
+    def _make(self, input: VideoInput) -> VideoResult:
+        prompt, options, filename = _parse_input(input)
+        task = self.client.create(prompt, **options)
+        return self._finish(task, prompt, filename, extends=None)
+
+
+class ExtendChain(_VideoRunnable):
+    """A longer video in steps: a first prompt, then continuations, each extending the last.
+
+    Input: `{"prompt": "...", "continuations": ["...", "..."]}` plus create options for the
+    first step. Output: an [`ExtendResult`][luma_tools.chains.ExtendResult] with every task
+    and file in order. If a step fails, the error carries that step's task id and a note
+    listing the steps already finished.
+
+    Example:
+        ```python
+        story = ExtendChain(client, output_dir="story").invoke(
+            {"prompt": "a seed sprouts", "continuations": ["it grows into a tree"]}
+        )
+        [task.id for task in story.tasks]
+        ```
+    """
+
+    def invoke(
+        self, input: Mapping[str, Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> ExtendResult:
+        """Make the first video, then extend it once per continuation."""
+        result = self._call_with_config(self._make, input, config, run_type="chain")
+        return cast(ExtendResult, result)
+
+    def _make(self, input: Mapping[str, Any]) -> ExtendResult:
+        if not isinstance(input, Mapping):
+            raise InvalidInputError(
+                "input", "expected a dict", hint='Pass {"prompt": ..., "continuations": [...]}'
+            )
+        continuations = input.get("continuations", [])
+        if isinstance(continuations, str) or not all(
+            isinstance(step, str) and step.strip() for step in continuations
+        ):
+            raise InvalidInputError(
+                "continuations", "must be a list of non-empty prompts", hint='e.g. ["then ..."]'
+            )
+        prompt, options, _ = _parse_input({k: v for k, v in input.items() if k != "continuations"})
+        results: list[VideoResult] = []
+        try:
+            results.append(self._finish(self.client.create(prompt, **options), prompt, None, None))
+            for step in continuations:
+                previous = results[-1].task.id
+                task = self.client.extend(previous, step)
+                results.append(self._finish(task, step, None, extends=previous))
+        except LumaError as exc:
+            if results:
+                exc.add_note(
+                    "Finished steps: " + ", ".join(f"{r.task.id} -> {r.path}" for r in results)
+                )
+            raise
+        return ExtendResult(results=results)
+
+
+def _parse_input(input: VideoInput) -> tuple[str, GenerationOptions, str | None]:
+    """(prompt, create options, filename) from any accepted input."""
+    if isinstance(input, BaseMessage):
+        return input.text, {}, None
+    if isinstance(input, str):
+        return input, {}, None
+    if not isinstance(input, Mapping):
+        raise InvalidInputError(
+            "input",
+            f"expected a prompt or a dict, got {type(input).__name__}",
+            hint='Pass "a prompt" or {"prompt": "...", "aspect_ratio": "16:9"}',
+        )
+    options = dict(input)
+    prompt = options.pop("prompt", None)
+    filename = options.pop("filename", None)
+    if not isinstance(prompt, str):
+        raise InvalidInputError("prompt", "missing", hint='Pass {"prompt": "..."}')
+    if filename is not None and (not isinstance(filename, str) or Path(filename).name != filename):
+        raise InvalidInputError("filename", "must be a plain file name", hint="e.g. fox.mp4")
+    return prompt, cast(GenerationOptions, options), filename

@@ -1,0 +1,93 @@
+"""`luma_create_video`: start a text-to-video (or image-to-video) generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForToolRun
+from pydantic import BaseModel
+
+from ._base import LumaTool, options_from
+from ._events import report_progress
+from ._fields import (
+    AspectRatioArg,
+    DurationArg,
+    ExpandPromptArg,
+    ImageArg,
+    ImageEndArg,
+    LoopArg,
+    ModelNameArg,
+    NotifyHookArg,
+    PromptArg,
+    ResolutionArg,
+)
+from ._messages import CREATE_TOOL, describe_task, next_step
+
+__all__ = ["LumaCreateVideo", "LumaCreateVideoInput"]
+
+
+class LumaCreateVideoInput(BaseModel):
+    """Arguments of `luma_create_video` (the field descriptions are what the model reads)."""
+
+    prompt: PromptArg
+    aspect_ratio: AspectRatioArg = None
+    expand_prompt: ExpandPromptArg = None
+    loop: LoopArg = None
+    image_url: ImageArg = None
+    image_end_url: ImageEndArg = None
+    model_name: ModelNameArg = None
+    duration: DurationArg = None
+    resolution: ResolutionArg = None
+    notify_hook: NotifyHookArg = None
+
+
+class LumaCreateVideo(LumaTool):
+    """Start a Luma video generation; returns at once with the task id.
+
+    Setup:
+        ```bash
+        pip install "luma-tools[langchain]"
+        export LUMA_API_KEY=sk-...  LUMA_BASE_URL=https://your-gateway.example.com
+        ```
+
+    Invoke directly with args (the content is returned; the artifact is dropped):
+        ```python
+        tool = LumaCreateVideo(client=client)
+        tool.invoke({"prompt": "a paper boat drifting down a rainy street", "aspect_ratio": "9:16"})
+        ```
+
+    Invoke with a ToolCall (returns a `ToolMessage` whose `artifact` is the full task):
+        ```python
+        message = tool.invoke(
+            {"name": "luma_create_video", "args": {"prompt": "a lighthouse at dawn"},
+             "id": "call_1", "type": "tool_call"}
+        )
+        message.artifact["id"]
+        ```
+    """
+
+    name: str = CREATE_TOOL
+    description: str = (
+        "Start generating a short AI video (about 5 s) from a text prompt, optionally with a "
+        "start and/or end image. Returns at once with a task id; the video takes 1-5 minutes. "
+        "Then call luma_query_task with that task_id and wait_seconds=45 until the state is "
+        "completed, then luma_download_video. Each call is billed: never call it twice for the "
+        "same request."
+    )
+    args_schema: type[BaseModel] = LumaCreateVideoInput
+
+    def _call(
+        self, run_manager: CallbackManagerForToolRun | None, **arguments: Any
+    ) -> tuple[str, dict[str, Any]]:
+        task = self.client.create(arguments["prompt"], **options_from(arguments, "prompt"))
+        report_progress(
+            {
+                "tool": self.name,
+                "task_id": task.id,
+                "state": task.state.value,
+                "message": f"created task {task.id}",
+            },
+            run_manager,
+        )
+        content = f"Created. {describe_task(task)} {next_step(task)}"
+        return content, task.summary()

@@ -1,0 +1,81 @@
+"""`luma_extend_video`: continue a completed video with a new prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForToolRun
+from pydantic import BaseModel
+
+from ._base import LumaTool, options_from
+from ._events import report_progress
+from ._fields import (
+    AspectRatioArg,
+    DurationArg,
+    ExpandPromptArg,
+    ImageEndArg,
+    LoopArg,
+    ModelNameArg,
+    NotifyHookArg,
+    PromptArg,
+    ResolutionArg,
+    TaskIdArg,
+)
+from ._messages import EXTEND_TOOL, describe_task, next_step
+
+__all__ = ["LumaExtendVideo", "LumaExtendVideoInput"]
+
+
+class LumaExtendVideoInput(BaseModel):
+    """Arguments of `luma_extend_video` (the field descriptions are what the model reads)."""
+
+    task_id: TaskIdArg
+    prompt: PromptArg
+    aspect_ratio: AspectRatioArg = None
+    expand_prompt: ExpandPromptArg = None
+    loop: LoopArg = None
+    image_end_url: ImageEndArg = None
+    model_name: ModelNameArg = None
+    duration: DurationArg = None
+    resolution: ResolutionArg = None
+    notify_hook: NotifyHookArg = None
+
+
+class LumaExtendVideo(LumaTool):
+    """Continue a completed Luma video by about 5 seconds; returns the new task at once.
+
+    Example:
+        ```python
+        tool = LumaExtendVideo(client=client)
+        tool.invoke({"task_id": task.id, "prompt": "the boat sails into the harbour"})
+        ```
+    """
+
+    name: str = EXTEND_TOOL
+    description: str = (
+        "Continue a COMPLETED video (given by its task_id) with a new prompt describing what "
+        "happens next; creates a new task of about 5 more seconds and returns its id at once. "
+        "Then call luma_query_task with the NEW task_id and wait_seconds=45 until completed. "
+        "Billed like luma_create_video: never call it twice for the same request."
+    )
+    args_schema: type[BaseModel] = LumaExtendVideoInput
+
+    def _call(
+        self, run_manager: CallbackManagerForToolRun | None, **arguments: Any
+    ) -> tuple[str, dict[str, Any]]:
+        source = arguments["task_id"]
+        task = self.client.extend(
+            source, arguments["prompt"], **options_from(arguments, "task_id", "prompt")
+        )
+        report_progress(
+            {
+                "tool": self.name,
+                "task_id": task.id,
+                "extends": source,
+                "state": task.state.value,
+                "message": f"extending {source} as task {task.id}",
+            },
+            run_manager,
+        )
+        content = f'Extension of "{source}" created. {describe_task(task)} {next_step(task)}'
+        return content, {**task.summary(), "extends": source}
