@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypedDict, Unpack
+from typing import Any, Literal, Protocol, TypedDict, Unpack
 from urllib.parse import quote
 
 import requests
@@ -53,6 +54,35 @@ _MAX_TASK_ID = 128
 _URL_GRACE_POLLS = 3
 # Consecutive transient errors (network, 5xx, 429) that `wait` rides out before giving up.
 _MAX_WAIT_ERRORS = 5
+
+
+class NotifyWatchLike(Protocol):
+    """One wait's subscription to a task's callbacks (see `luma_tools.webhooks.NotifyWatch`)."""
+
+    @property
+    def proven(self) -> bool: ...
+
+    def wait(
+        self, timeout: float, cancel: threading.Event | None = None
+    ) -> Literal["final", "alive", "timeout", "closed", "cancelled"]: ...
+
+    def close(self) -> None: ...
+
+
+class NotifyListenerLike(Protocol):
+    """What `create(notify=)` and `wait(listener=)` need of a callback listener.
+
+    `luma_tools.webhooks.NotifyListener` is the implementation; the client only knows this
+    shape, so it never imports the web server.
+    """
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def safety_interval(self) -> float: ...
+
+    def watch(self, task_id: str) -> NotifyWatchLike: ...
 
 
 class GenerationOptions(TypedDict, total=False):
@@ -316,11 +346,20 @@ class LumaClient:
     # ---------------------------------------------------------------------------------------
     # Endpoints
 
-    def create(self, prompt: str, **options: Unpack[GenerationOptions]) -> Task:
+    def create(
+        self,
+        prompt: str,
+        *,
+        notify: NotifyListenerLike | None = None,
+        **options: Unpack[GenerationOptions],
+    ) -> Task:
         """Start generating a video. Returns at once with the new (queued) task.
 
         Args:
             prompt: What the video shows.
+            notify: A running [`NotifyListener`][luma_tools.webhooks.NotifyListener]: its URL
+                becomes the `notify_hook`, so that `wait(task, listener=...)` can return as
+                soon as the gateway calls back.
             **options: `aspect_ratio`, `expand_prompt`, `loop`, `image_url`, `image_end_url`
                 (http(s) URL, data URI or local image path), `notify_hook`, `model_name`,
                 `duration`, `resolution`.
@@ -336,6 +375,12 @@ class LumaClient:
             print(task.id, task.state)
             ```
         """
+        if notify is not None:
+            if options.get("notify_hook"):
+                raise InvalidInputError(
+                    "notify", "conflicts with notify_hook", hint="Pass one or the other"
+                )
+            options["notify_hook"] = notify.url
         request = GenerationRequest.build(user_prompt=prompt, **options)
         data = self._request(
             "POST",
@@ -406,6 +451,7 @@ class LumaClient:
         on_poll: Callable[[PollEvent], None] | None = None,
         cancel: threading.Event | None = None,
         poll_policy: PollPolicy | None = None,
+        listener: NotifyListenerLike | None = None,
     ) -> Task:
         """Poll until the task completes or fails, and return it.
 
@@ -420,6 +466,11 @@ class LumaClient:
             on_poll: Called after every poll, successful or not, with a `PollEvent`.
             cancel: Set this event to stop waiting (raises `WaitCancelledError`).
             poll_policy: Overrides the client's policy for this wait.
+            listener: The [`NotifyListener`][luma_tools.webhooks.NotifyListener] the task was
+                created with (`create(..., notify=listener)`). A callback claiming the task
+                finished triggers one confirming poll at once; once callbacks for the task have
+                arrived, polling slows to the listener's `safety_interval`. If the listener
+                stops, waiting falls back to ordinary polling.
 
         Returns:
             The completed task, with its video URL.
@@ -434,9 +485,49 @@ class LumaClient:
             task = client.wait(task_id, timeout=900, on_update=lambda t: print(t.state))
             ```
         """
-        last = task if isinstance(task, Task) else None
         task_id = task.id if isinstance(task, Task) else check_task_id(task)
-        schedule = PollSchedule(poll_policy or self.poll_policy)
+        if listener is None:
+            return self._wait(task, task_id, timeout, on_update, on_poll, cancel, poll_policy)
+        with contextlib.closing(listener.watch(task_id)) as watch:
+            return self._wait(
+                task,
+                task_id,
+                timeout,
+                on_update,
+                on_poll,
+                cancel,
+                poll_policy,
+                watch,
+                listener.safety_interval,
+            )
+
+    def _wait(
+        self,
+        task: str | Task,
+        task_id: str,
+        timeout: float,
+        on_update: Callable[[Task], None] | None,
+        on_poll: Callable[[PollEvent], None] | None,
+        cancel: threading.Event | None,
+        poll_policy: PollPolicy | None,
+        watch: NotifyWatchLike | None = None,
+        safety_interval: float = 0.0,
+    ) -> Task:
+        last = task if isinstance(task, Task) else None
+        policy = poll_policy or self.poll_policy
+        schedule = PollSchedule(policy)
+        safety = safety_interval * policy.time_scale
+
+        def next_delay(seen: Task | None) -> float:
+            # Once callbacks for the task arrive, polling is only a safety net against a lost
+            # final callback: slow, and without the estimate (the callback will say when).
+            delay = schedule.next_delay(seen)
+            if watch is not None and watch.proven:
+                if seen is not None and seen.state is TaskState.COMPLETED:
+                    return delay  # completed, waiting for the URL: no callback may follow
+                return max(delay, safety)
+            return delay
+
         started = time.monotonic()
         deadline = started + timeout
         sleeper = cancel or threading.Event()
@@ -447,12 +538,23 @@ class LumaClient:
             seen_state = last.state
             if on_update is not None:
                 on_update(last)
-            delay = schedule.next_delay(last)
+            delay = next_delay(last)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WaitTimeoutError(task_id, seen_state, last, waited=timeout)
-            if sleeper.wait(min(delay, remaining)) and cancel is not None:
+            if watch is not None:
+                signal = watch.wait(min(delay, remaining), cancel)
+                if signal == "cancelled":
+                    raise WaitCancelledError(task_id, last)
+                if signal == "alive":
+                    # A progress callback: the gateway reaches us, so restart the safety net.
+                    delay = next_delay(last)
+                    continue
+                if signal == "closed":
+                    log.debug("notify listener closed; waiting on %s by polling", task_id)
+                    watch = None  # poll now, then on the ordinary schedule
+            elif sleeper.wait(min(delay, remaining)) and cancel is not None:
                 raise WaitCancelledError(task_id, last)
             polls += 1
             try:
@@ -461,7 +563,7 @@ class LumaClient:
                 errors += 1
                 if errors > _MAX_WAIT_ERRORS:
                     raise
-                delay = schedule.next_delay(None)
+                delay = next_delay(None)
                 if isinstance(exc, RateLimitError) and exc.retry_after:
                     delay = max(delay, exc.retry_after)
                 if on_poll is not None:
@@ -477,7 +579,7 @@ class LumaClient:
                 seen_state = current.state
                 if on_update is not None:
                     on_update(current)
-            delay = schedule.next_delay(current)
+            delay = next_delay(current)
             if on_poll is not None:
                 on_poll(
                     PollEvent(
