@@ -237,6 +237,8 @@ class TaskTracker:
         # The ETA: at `_eta_at` seconds into the wait the gateway said `_eta_left` seconds left.
         self._eta_at: float | None = None
         self._eta_left: float | None = None
+        if isinstance(task, Task):
+            self._note_estimate(task)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -430,10 +432,13 @@ class TaskTracker:
         with self._changed:
             changes: dict[str, object] = {"polls": self._base_polls + event.polls}
             if event.error is not None:
+                error = event.error
+                status = f" (HTTP {error.status_code})" if error.status_code else ""
+                delay = event.next_delay
                 retry = (
-                    "" if event.next_delay is None else f" (retrying in {event.next_delay:.0f} s)"
+                    "" if delay is None else f"; retrying in {delay:.{0 if delay >= 1 else 1}f} s"
                 )
-                changes["last_error"] = f"poll {event.polls}: {event.error.message}{retry}"
+                changes["last_error"] = f"poll {event.polls}: {error.message}{status}{retry}"
             if event.task is not None:
                 self._task = event.task
                 self._note_estimate(event.task)
@@ -481,7 +486,7 @@ class TaskTracker:
     def _refreshed(self) -> PanelView:
         """The view with live fields (elapsed, ETA) recomputed, without bumping the version."""
         view = self._view
-        if view.is_final or self._started is None:
+        if view.is_final:
             return view
         elapsed = self._elapsed_now()
         seconds_left = progress = None

@@ -1,0 +1,130 @@
+"""LumaStudio: the form creates and extends tasks, one live panel each (headless)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from luma_tools import LumaClient
+from luma_tools.simulator import LumaSimulator
+from luma_tools.widgets import LumaStudio, PanelView, Phase, TaskPanel
+
+Until = Callable[..., PanelView]
+# The smallest valid PNG (1x1, transparent).
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def studio(live_client: LumaClient, tmp_path: Path) -> Iterator[LumaStudio]:
+    made = LumaStudio(live_client, download_dir=tmp_path)
+    yield made
+    made.close()
+
+
+def test_generate_sends_the_form_and_adds_a_live_panel(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    studio.prompt.value = "a lighthouse in a storm"
+    studio.aspect_ratio.value = "9:16"
+    studio.expand_prompt.value = True
+    studio.start_image.url.value = "https://example.com/start.png"
+    studio.generate_button.click()
+
+    (panel,) = studio.panels
+    assert studio.panel_list.children == (panel,)
+    assert panel.wait(timeout=15)
+    assert panel.view.phase == Phase.COMPLETED
+    (create,) = [r for r in live_sim.requests if r.route == "create"]
+    assert create.json == {
+        "user_prompt": "a lighthouse in a storm",
+        "aspect_ratio": "9:16",
+        "expand_prompt": True,
+        "image_url": "https://example.com/start.png",
+    }
+    assert "luma-studio" in studio._dom_classes
+    assert "1 tasks" in studio._text()
+    assert ": completed" in studio._repr_mimebundle_()["text/plain"]
+
+
+def test_an_invalid_form_says_why_and_sends_nothing(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    studio.prompt.value = "   "
+    assert studio.generate() is None
+    assert "prompt is blank" in studio.message.value
+    studio.prompt.value = "ok"
+    studio.end_image.url.value = "ftp://nope"
+    assert studio.generate() is None
+    assert "image_end_url" in studio.message.value
+    assert studio.panels == []
+    assert live_sim.count("create") == 0
+
+
+def test_an_uploaded_image_is_sent_as_a_data_uri(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    studio.start_image.upload.value = (
+        {
+            "name": "start.png",
+            "type": "image/png",
+            "size": len(PNG),
+            "content": memoryview(PNG),
+            "last_modified": datetime.now(UTC),
+        },
+    )
+    panel = studio.generate("from an upload")
+    assert panel is not None
+    assert panel.wait(timeout=15)
+    (create,) = [r for r in live_sim.requests if r.route == "create"]
+    assert create.json["image_url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+
+
+def test_a_double_click_creates_one_task(studio: LumaStudio, live_sim: LumaSimulator) -> None:
+    studio.prompt.value = "only once"
+    studio.generate_button.click()
+    studio.generate_button.click()
+    assert len(studio.panels) == 1
+    assert studio.panels[0].wait(timeout=15)
+    assert live_sim.count("create") == 1
+
+
+def test_extend_continues_the_latest_completed_task(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    studio.extend_button.click()
+    assert "Nothing to extend yet" in studio.message.value
+
+    first = studio.generate("a paper boat")
+    assert first is not None
+    assert first.wait(timeout=15)
+    studio.prompt.value = "the boat reaches the sea"
+    studio.extend_button.click()
+    assert len(studio.panels) == 2
+    second: TaskPanel = studio.panels[1]
+    assert studio.panel_list.children[0] is second  # newest first
+    assert second.wait(timeout=15)
+    assert second.view.phase == Phase.COMPLETED
+    (extend,) = [r for r in live_sim.requests if r.route == "extend"]
+    assert first.view.task_id in extend.path
+    assert extend.json["user_prompt"] == "the boat reaches the sea"
+
+
+def test_a_create_that_fails_shows_the_error_on_its_panel(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    live_sim.faults.quota_exhausted(times=1, route="create")
+    panel = studio.generate("no money")
+    assert panel is not None
+    assert panel.wait(timeout=15)
+    view = panel.view
+    assert view.phase == Phase.ERROR
+    assert view.task_id is None
+    assert "What to try:" in panel._message.value
+    assert panel._stop.disabled  # nothing to resume: a create is never re-sent
+    assert live_sim.count("create") == 1
