@@ -25,7 +25,8 @@ class PollPolicy:
         min_interval: Shortest gap between polls (the floor).
         max_interval: Longest gap between polls (the cap).
         growth: Each gap is this many times the previous one, up to the cap.
-        jitter: Each gap is scaled by a random factor in `[1 - jitter, 1 + jitter]`.
+        jitter: Each gap is scaled by a random factor in `[1 - jitter, 1 + jitter]`; a sleep
+            to the estimated end only gets later, by up to `jitter * min_interval`.
         max_estimate_delay: Never sleep longer than this on the strength of an estimate.
         time_scale: Multiplies every duration; for simulators that run time faster (a
             `time_scale` of 0.01 turns a 10-minute schedule into 6 seconds).
@@ -83,8 +84,14 @@ class PollSchedule:
         if task is not None and task.state is TaskState.COMPLETED:
             delay = p.min_interval
         elif estimate is not None and estimate > 0:
-            delay = min(max(estimate, p.min_interval), p.max_estimate_delay)
             self._interval = None  # once the estimate runs out, start again from the floor
+            if estimate <= p.max_estimate_delay:
+                # Sleeping to the estimated end: jitter only ever makes the poll a little late
+                # (at most jitter x min_interval). A poll before the end is a wasted request,
+                # and waiters created at different times are spread out already.
+                late = self._rng.uniform(0, p.jitter) * p.min_interval
+                return (max(estimate, p.min_interval) + late) * p.time_scale
+            delay = p.max_estimate_delay
         elif self._interval is None:
             delay = self._interval = (
                 p.first_delay if estimate is None and task is not None else p.min_interval
