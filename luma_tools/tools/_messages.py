@@ -66,7 +66,7 @@ def next_step(task: Task, *, wait_seconds: int = MAX_WAIT_SECONDS) -> str:
         )
     return (
         f'Next: call {QUERY_TOOL} with task_id="{task.id}" and wait_seconds={wait_seconds} '
-        "(it waits for the next state change). Video generation usually takes 1-5 minutes."
+        "(it waits for the next state change)."
     )
 
 

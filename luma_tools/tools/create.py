@@ -89,5 +89,7 @@ class LumaCreateVideo(LumaTool):
             },
             run_manager,
         )
-        content = f"Created. {describe_task(task)} {next_step(task)}"
+        content = (
+            f"Created. {describe_task(task)} Videos usually take 1-5 minutes. {next_step(task)}"
+        )
         return content, task.summary()
