@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 __all__ = [
     "AspectRatioArg",
@@ -18,6 +18,7 @@ __all__ = [
     "PromptArg",
     "ResolutionArg",
     "TaskIdArg",
+    "VideoOptions",
 ]
 
 PromptArg = Annotated[
@@ -71,3 +72,20 @@ NotifyHookArg = Annotated[
         "Only set it if the user gave you one."
     ),
 ]
+
+
+class VideoOptions(BaseModel):
+    """Optional settings shared by create and extend; None leaves the choice to the gateway.
+
+    Input schemas list it *first* among their bases so that their own required fields come
+    first in the schema the model reads (pydantic orders fields from the last base up).
+    """
+
+    aspect_ratio: AspectRatioArg = None
+    expand_prompt: ExpandPromptArg = None
+    loop: LoopArg = None
+    image_end_url: ImageEndArg = None
+    model_name: ModelNameArg = None
+    duration: DurationArg = None
+    resolution: ResolutionArg = None
+    notify_hook: NotifyHookArg = None

@@ -9,36 +9,19 @@ from pydantic import BaseModel
 
 from ._base import LumaTool, options_from
 from ._events import report_progress
-from ._fields import (
-    AspectRatioArg,
-    DurationArg,
-    ExpandPromptArg,
-    ImageArg,
-    ImageEndArg,
-    LoopArg,
-    ModelNameArg,
-    NotifyHookArg,
-    PromptArg,
-    ResolutionArg,
-)
+from ._fields import ImageArg, PromptArg, VideoOptions
 from ._messages import CREATE_TOOL, describe_task, next_step
 
 __all__ = ["LumaCreateVideo", "LumaCreateVideoInput"]
 
 
-class LumaCreateVideoInput(BaseModel):
-    """Arguments of `luma_create_video` (the field descriptions are what the model reads)."""
-
+class _CreateTarget(BaseModel):
     prompt: PromptArg
-    aspect_ratio: AspectRatioArg = None
-    expand_prompt: ExpandPromptArg = None
-    loop: LoopArg = None
     image_url: ImageArg = None
-    image_end_url: ImageEndArg = None
-    model_name: ModelNameArg = None
-    duration: DurationArg = None
-    resolution: ResolutionArg = None
-    notify_hook: NotifyHookArg = None
+
+
+class LumaCreateVideoInput(VideoOptions, _CreateTarget):
+    """Arguments of `luma_create_video` (the field descriptions are what the model reads)."""
 
 
 class LumaCreateVideo(LumaTool):

@@ -9,36 +9,19 @@ from pydantic import BaseModel
 
 from ._base import LumaTool, options_from
 from ._events import report_progress
-from ._fields import (
-    AspectRatioArg,
-    DurationArg,
-    ExpandPromptArg,
-    ImageEndArg,
-    LoopArg,
-    ModelNameArg,
-    NotifyHookArg,
-    PromptArg,
-    ResolutionArg,
-    TaskIdArg,
-)
+from ._fields import PromptArg, TaskIdArg, VideoOptions
 from ._messages import EXTEND_TOOL, describe_task, next_step
 
 __all__ = ["LumaExtendVideo", "LumaExtendVideoInput"]
 
 
-class LumaExtendVideoInput(BaseModel):
-    """Arguments of `luma_extend_video` (the field descriptions are what the model reads)."""
-
+class _ExtendTarget(BaseModel):
     task_id: TaskIdArg
     prompt: PromptArg
-    aspect_ratio: AspectRatioArg = None
-    expand_prompt: ExpandPromptArg = None
-    loop: LoopArg = None
-    image_end_url: ImageEndArg = None
-    model_name: ModelNameArg = None
-    duration: DurationArg = None
-    resolution: ResolutionArg = None
-    notify_hook: NotifyHookArg = None
+
+
+class LumaExtendVideoInput(VideoOptions, _ExtendTarget):
+    """Arguments of `luma_extend_video` (the field descriptions are what the model reads)."""
 
 
 class LumaExtendVideo(LumaTool):
