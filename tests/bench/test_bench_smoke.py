@@ -1,0 +1,24 @@
+"""The benchmarks still run: a reduced pass of the quick ones (the real run: `python -m bench`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import BENCHES, main
+
+
+def test_benchmarks_import_and_the_quick_ones_run(tmp_path: Path) -> None:
+    assert set(BENCHES) == {"overhead", "waiting", "download", "many", "imports"}
+    out = tmp_path / "bench.md"
+    assert main(["--quick", "--only", "imports,download", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "## Summary" in text
+    assert "Download (32 MiB)" in text
+    assert "heavy modules imported | none" in text
+
+
+def test_unknown_benchmark_names_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        main(["--only", "nope"])
