@@ -17,6 +17,7 @@ and there must stay very few of them.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,26 @@ def namespace(
     # `LumaClient()` in an example gets the simulator's pace, not a real gateway's.
     monkeypatch.setattr(luma_tools._client, "PollPolicy", lambda: FAST_POLL)
     with LumaClient(timeout=(2.0, 10.0)) as client:
-        yield {"__name__": "__docs_example__", "client": client, "sim": docs_sim}
+        namespace: dict[str, object] = {"__name__": "__docs_example__", "client": client}
+        namespace["sim"] = docs_sim
+        yield namespace
+        _stop_background_work(namespace)
+
+
+def _stop_background_work(namespace: dict[str, object]) -> None:
+    """Close the widgets a block left running, so their threads do not outlive the simulator."""
+    widgets = sys.modules.get("luma_tools.widgets")
+    if widgets is None:
+        return
+    values = list(namespace.values())
+    for value in list(values):
+        if isinstance(value, list | tuple):
+            values.extend(value)
+    for value in values:
+        if isinstance(value, widgets.TaskPanel | widgets.LumaStudio):
+            value.close()
+        elif isinstance(value, widgets.TaskTracker):
+            value.stop()
 
 
 @pytest.mark.timeout(30)
