@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from types import TracebackType
 
 import pytest
 
@@ -38,3 +40,42 @@ def make_client() -> Iterator[Callable[..., LumaClient]]:
 @pytest.fixture
 def client(sim: LumaSimulator, make_client: Callable[..., LumaClient]) -> LumaClient:
     return make_client(sim)
+
+
+class LoopWatch:
+    """Counts event-loop turns while an awaited call runs: proof that the loop stayed free.
+
+    ```python
+    async with LoopWatch() as watch:
+        await something_slow()
+    assert watch.ticks > 10
+    ```
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(self.interval)
+
+    async def __aenter__(self) -> LoopWatch:
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+@pytest.fixture
+def loop_watch() -> LoopWatch:
+    return LoopWatch()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import LoopWatch
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -131,28 +131,17 @@ def test_batch_returns_or_raises_per_item_errors(
 
 
 async def test_abatch_runs_concurrently_without_blocking(
-    make_client: MakeClient, tmp_path: Path
+    make_client: MakeClient, tmp_path: Path, loop_watch: LoopWatch
 ) -> None:
     with LumaSimulator(queue_seconds=0.2, run_seconds=0.8) as sim:
         chain = VideoChain(make_client(sim, max_connections=12), output_dir=tmp_path)
-        ticks = 0
-        done = asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done.is_set():
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        ticking = asyncio.create_task(ticker())
-        results = await chain.abatch(
-            [f"async {i}" for i in range(12)], config={"max_concurrency": 12}
-        )
-        done.set()
-        await ticking
+        async with loop_watch:
+            results = await chain.abatch(
+                [f"async {i}" for i in range(12)], config={"max_concurrency": 12}
+            )
         assert len(results) == 12
         assert peak_jobs(sim) > 6  # more than the event loop's default executor would allow
-        assert ticks > 20
+        assert loop_watch.ticks > 20
         single = await chain.ainvoke("one more")
         assert single.path.exists()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import threading
@@ -13,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from conftest import LoopWatch
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
@@ -300,32 +300,19 @@ def test_unexpected_exceptions_do_not_crash_the_caller(
 # -- async, progress, secrets ----------------------------------------------------------------
 
 
-async def test_ainvoke_does_not_block_the_event_loop(make_client: MakeClient) -> None:
+async def test_ainvoke_does_not_block_the_event_loop(
+    make_client: MakeClient, loop_watch: LoopWatch
+) -> None:
     with LumaSimulator(queue_seconds=0.3, run_seconds=0.6, estimate=False) as sim:
         query = LumaQueryTask(client=make_client(sim))
         task_id = sim.add_task(state="pending")
-        ticks = 0
-        done = asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done.is_set():
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        ticking = asyncio.create_task(ticker())
-        message = await query.ainvoke(
-            {
-                "name": query.name,
-                "args": {"task_id": task_id, "wait_seconds": 45},
-                "id": "call_9",
-                "type": "tool_call",
-            }
-        )
-        done.set()
-        await ticking
+        call = {"task_id": task_id, "wait_seconds": 45}
+        async with loop_watch:
+            message = await query.ainvoke(
+                {"name": query.name, "args": call, "id": "call_9", "type": "tool_call"}
+            )
         assert message.artifact["state"] == "running"
-        assert ticks > 10
+        assert loop_watch.ticks > 10
 
 
 class Recorder(BaseCallbackHandler):
