@@ -6,10 +6,9 @@ import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import LoopWatch
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -18,6 +17,9 @@ from langchain_core.prompts import ChatPromptTemplate
 from luma_tools import InvalidInputError, LumaClient, Task, TaskFailedError
 from luma_tools.chains import ExtendChain, ExtendResult, VideoChain, VideoResult
 from luma_tools.simulator import LumaSimulator
+
+if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable by name
+    from conftest import LoopWatch
 
 MakeClient = Callable[..., LumaClient]
 

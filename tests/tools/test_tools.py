@@ -8,11 +8,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import pytest
-from conftest import LoopWatch
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
@@ -20,6 +19,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from luma_tools import LumaClient, LumaToolkit
 from luma_tools.simulator import LumaSimulator
+
+if TYPE_CHECKING:  # the fixture's type; conftest modules are not importable by name
+    from conftest import LoopWatch
 from luma_tools.tools import (
     PROGRESS_EVENT,
     LumaCreateVideo,
