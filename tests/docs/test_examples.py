@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,9 +140,20 @@ def _stop_background_work(namespace: dict[str, object]) -> None:
             values.extend(value)
     for value in values:
         if isinstance(value, widgets.TaskPanel | widgets.LumaStudio):
-            value.close()
+            value.close()  # stops the polling and rendering threads
+            _close_tree(value)
         elif isinstance(value, widgets.TaskTracker):
             value.stop()
+
+
+def _close_tree(root: Any) -> None:
+    """Close every widget under `root`: a live container must not keep closed children."""
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        stack.extend(getattr(widget, "children", ()))
+        if getattr(widget, "comm", None) is not None:
+            widget.close()
 
 
 @pytest.mark.timeout(30)
