@@ -43,6 +43,8 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .tools import LumaToolkit as LumaToolkit
+    from .webhooks import NotifyListener as NotifyListener
+    from .webhooks import parse_notify_payload as parse_notify_payload
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -59,6 +61,7 @@ __all__ = [
     "LumaConnectionError",
     "LumaError",
     "NotFoundError",
+    "NotifyListener",
     "PollEvent",
     "PollPolicy",
     "PollSchedule",
@@ -72,17 +75,25 @@ __all__ = [
     "WaitCancelledError",
     "WaitTimeoutError",
     "__version__",
+    "parse_notify_payload",
 ]
+
+# Loaded on first use: the webhooks module brings an HTTP server (cheap, but not needed by
+# most users); the toolkit brings LangChain (an optional extra, hence not in __all__).
+_LAZY = {
+    "NotifyListener": "webhooks",
+    "parse_notify_payload": "webhooks",
+    "LumaToolkit": "tools",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # LangChain is an optional extra: import it only when the toolkit is asked for. (It is
-    # left out of __all__ so that `from luma_tools import *` never needs LangChain.)
-    if name == "LumaToolkit":
-        from .tools import LumaToolkit as LumaToolkit
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'luma_tools' has no attribute {name!r}")
+    import importlib
 
-        return LumaToolkit
-    raise AttributeError(f"module 'luma_tools' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
 def __dir__() -> list[str]:

@@ -38,9 +38,9 @@ class PollPolicy:
         ```
     """
 
-    first_delay: float = 5.0
+    first_delay: float = 15.0
     min_interval: float = 2.0
-    max_interval: float = 20.0
+    max_interval: float = 25.0
     growth: float = 1.4
     jitter: float = 0.1
     max_estimate_delay: float = 300.0
