@@ -238,6 +238,7 @@ class LumaClient:
         )
         self.poll_policy = poll_policy or PollPolicy()
         self.bool_as_string = bool_as_string
+        self.max_connections = max_connections
         self._api = f"{self.base_url}/luma"
         self._auth = BearerAuth(self.api_key, self._api + "/")
         self._session = build_session(

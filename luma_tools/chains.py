@@ -13,6 +13,7 @@ They need the `[langchain]` extra.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = ["ExtendChain", "ExtendResult", "VideoChain", "VideoInput", "VideoResu
 #: A prompt, a chat message holding one, or a dict of create options with a `prompt` key
 #: (and optionally a `filename`).
 VideoInput = str | BaseMessage | Mapping[str, Any]
+
+log = logging.getLogger("luma_tools")
 
 
 class VideoResult(BaseModel):
@@ -92,6 +95,27 @@ class _VideoRunnable(Runnable[Any, Any]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client={self.client!r}, output_dir={str(self.output_dir)!r})"
+
+    def batch(
+        self,
+        inputs: list[Any],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any | None,
+    ) -> list[Any]:
+        """Run many inputs at once, `max_concurrency` (from `config`) at a time."""
+        first = config[0] if isinstance(config, list) and config else config
+        wanted = (first or {}).get("max_concurrency") if isinstance(first, dict) else None
+        if wanted is not None and wanted > self.client.max_connections and len(inputs) > 1:
+            log.warning(
+                "max_concurrency=%d exceeds the client's max_connections=%d: connections will be "
+                "opened and dropped; create the LumaClient with max_connections=%d",
+                wanted,
+                self.client.max_connections,
+                wanted,
+            )
+        return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
 
     async def abatch(
         self,

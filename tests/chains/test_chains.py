@@ -205,3 +205,11 @@ def test_composes_after_a_prompt_rewriting_llm(
     assert result.prompt.startswith("Slow dolly shot")
     assert [r.json["user_prompt"] for r in sim.requests if r.route == "create"] == [result.prompt]
     assert result.path.exists()
+
+
+def test_batch_warns_when_the_pool_is_smaller_than_the_concurrency(
+    make_client: MakeClient, sim: LumaSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    chain = VideoChain(make_client(sim, max_connections=2), output_dir=tmp_path)
+    chain.batch(["a", "b", "c"], config={"max_concurrency": 3})
+    assert "create the LumaClient with max_connections=3" in caplog.text
