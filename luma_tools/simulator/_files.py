@@ -268,8 +268,10 @@ def _single_range(header: str | None, size: int) -> tuple[int, int] | Literal["b
     if header is None:
         return None
     parsed: Range | None = parse_range_header(header)
-    if parsed is None or len(parsed.ranges) != 1:
-        return None  # malformed or multi-range: ignore it, like many servers do
+    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+        # Malformed or multi-range: ignore it, like many servers do. An unknown unit
+        # must be ignored (RFC 9110 §14.2), not answered with 416.
+        return None
     bounds = parsed.range_for_length(size)
     return "bad" if bounds is None else bounds
 

@@ -321,7 +321,7 @@ class HTTPServerThread:
         """Start accepting connections."""
         self._thread = threading.Thread(
             target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},  # stop() waits up to this long
             name=f"luma-sim-server-{self.port}",
             daemon=True,
         )

@@ -54,7 +54,10 @@ _URL_MAP: Final = Map(
         Rule("/luma/tasks", methods=["POST"], endpoint="batch"),
         Rule("/files/<name>", methods=["GET"], endpoint="file_signed"),
         Rule("/cdn/<task_id>/<name>", methods=["GET"], endpoint="file_cdn"),
-    ]
+    ],
+    # A real gateway answers "/luma//generations" with 404; werkzeug's default would
+    # "redirect" it (a 308 without a Location, as we render it). Keep it a plain miss.
+    merge_slashes=False,
 )
 _ROUTE_OF: Final = {"file_signed": "file", "file_cdn": "file"}
 _CDN_FILES: Final = {
@@ -139,7 +142,7 @@ class SimulatorApp:
                 method=request.method,
                 path=request.path,
                 route=route,
-                query=request.args.to_dict(),
+                query={key: values[-1] for key, values in request.args.lists()},
                 json=_parse_json(raw),
                 headers=_redacted_headers(request),
                 had_authorization="Authorization" in request.headers,
@@ -254,10 +257,11 @@ class SimulatorApp:
         )
 
     def _routing_error(self, error: HTTPException) -> Response:
-        status = error.code or 404
         if isinstance(error, MethodNotAllowed):
-            return self.renderer.error(status, "method not allowed")
-        return self.renderer.error(status, "Invalid URL (no such route)", code="not_found")
+            allowed = ", ".join(sorted(error.valid_methods or ()))
+            return self.renderer.error(405, "method not allowed", headers={"Allow": allowed})
+        # Anything else (a miss, or a werkzeug redirect we do not offer) is a 404.
+        return self.renderer.error(404, "Invalid URL (no such route)", code="not_found")
 
     # -- endpoints ----------------------------------------------------------------------
 

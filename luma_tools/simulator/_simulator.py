@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import signal
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Final, Literal, Self
 
 from ._faults import ROUTES, FaultBoard, Faults
@@ -31,6 +32,24 @@ _STATE_ALIASES: Final[dict[str, GatewayState]] = {
     "completed": "completed",
     "failed": "failed",
 }
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _catch_sigterm() -> bool:
+    """Turn SIGTERM into KeyboardInterrupt if we may (main thread, default action).
+
+    Raising (rather than setting an event) is safe even when the signal lands while
+    the main thread holds a lock. Returns whether the handler was installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return True
 
 
 class LumaSimulator:
@@ -181,17 +200,23 @@ class LumaSimulator:
             self._hook_sender.stop()
 
     def serve_forever(self) -> None:
-        """Start (if needed) and block until Ctrl-C or `stop`, then stop.
+        """Start (if needed) and block until Ctrl-C, SIGTERM or `stop`, then stop.
 
-        Prints nothing; the caller announces ``base_url`` and ``api_key``.
+        Called on the main thread while SIGTERM has its default action, it treats
+        SIGTERM like Ctrl-C (a clean stop instead of an abrupt kill) and restores the
+        default action before stopping. Prints nothing; the caller announces
+        ``base_url`` and ``api_key``.
         """
         self.start()
+        handled = _catch_sigterm()
         try:
             while not self._stop_event.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
+            if handled:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
             self.stop()
 
     def __enter__(self) -> Self:

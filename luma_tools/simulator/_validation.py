@@ -131,6 +131,8 @@ def parse_generation_request(raw: bytes) -> GenerationRequest:
         ValidationError: With the message the Go proxy (or our stricter checks) gives.
     """
     body = _decode(raw)
+    if body is None:
+        body = {}  # Go: unmarshalling JSON null into a struct is a no-op
     if not isinstance(body, dict):
         raise ValidationError(
             f"json: cannot unmarshal {_go_type(body)} into Go value of type main.GenRequest"
