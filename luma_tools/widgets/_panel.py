@@ -110,6 +110,7 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         preview_max_bytes: int = DEFAULT_PREVIEW_MAX_BYTES,
         autostart: bool = True,
         _submit: Callable[[], Task] | None = None,
+        _prompt: str | None = None,
     ) -> None:
         self._client = client
         self._download_dir = Path(download_dir) if download_dir is not None else None
@@ -118,6 +119,7 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
             client,
             task_id,
             submit=_submit,
+            prompt=_prompt,
             timeout=timeout,
             poll_policy=poll_policy,
             on_activity=self._ensure_rendering,
@@ -213,8 +215,13 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         Returns:
             False if the task is not completed or a download is already running.
         """
-        target = dest if dest is not None else (self._download_dir or Path.cwd())
-        return self._tracker.download(target, overwrite=overwrite)
+        if dest is None:
+            dest = self._download_dir or Path.cwd()
+            # The panel's folder is a folder even before it exists; if it cannot be made,
+            # the download itself reports the problem on the panel.
+            with contextlib.suppress(OSError):
+                Path(dest).mkdir(parents=True, exist_ok=True)
+        return self._tracker.download(dest, overwrite=overwrite)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until polling/downloading ended and the panel shows the final state.

@@ -189,6 +189,7 @@ class TaskTracker:
         task: The task (or its id) to follow. Leave it out and pass `submit` instead to have
             the tracker create the task itself, off the caller's thread.
         submit: Called once in the poll thread to create the task (e.g. `client.create`).
+        prompt: The prompt to show until the gateway echoes one.
         timeout: Seconds to follow the task before giving up (it keeps running remotely).
         poll_policy: Overrides the client's poll policy for this task.
         on_activity: Called (from the calling thread) whenever a poll or download starts, so a
@@ -209,6 +210,7 @@ class TaskTracker:
         task: str | Task | None = None,
         *,
         submit: Callable[[], Task] | None = None,
+        prompt: str | None = None,
         timeout: float = 3600,
         poll_policy: PollPolicy | None = None,
         on_activity: Callable[[], None] | None = None,
@@ -223,7 +225,8 @@ class TaskTracker:
         self._on_activity = on_activity
         self._changed = threading.Condition()
         task_id = task.id if isinstance(task, Task) else task
-        prompt = task.prompt if isinstance(task, Task) else None
+        if isinstance(task, Task) and task.prompt:
+            prompt = task.prompt
         self._view = PanelView(
             phase=Phase.QUEUED if task_id else Phase.SUBMITTING, task_id=task_id, prompt=prompt
         )

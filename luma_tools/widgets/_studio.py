@@ -6,6 +6,7 @@ import base64
 import html
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         def submit() -> Task:
             return client.create(text, **options)
 
-        return self._add_panel(submit)
+        return self._add_panel(submit, text)
 
     def extend(self, task_id: str | None = None, prompt: str | None = None) -> TaskPanel | None:
         """Extend `task_id` (default: the extend box, else the latest completed task).
@@ -179,7 +180,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         def submit() -> Task:
             return client.extend(source, text, **options)
 
-        return self._add_panel(submit)
+        return self._add_panel(submit, text)
 
     def close(self) -> None:
         """Close the studio and all its panels (stopping their polling)."""
@@ -219,7 +220,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self._last_submit = (frozen, now)
         return False
 
-    def _add_panel(self, submit: Any) -> TaskPanel:
+    def _add_panel(self, submit: Callable[[], Task], prompt: str) -> TaskPanel:
         # Created here, on the main thread; the create request itself runs in the panel's
         # poll thread so a slow gateway never blocks the kernel.
         panel = TaskPanel(
@@ -228,6 +229,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
             timeout=self._timeout,
             poll_policy=self._poll_policy,
             _submit=submit,
+            _prompt=prompt.strip(),
         )
         self.panels.append(panel)
         self.panel_list.children = (panel, *self.panel_list.children)

@@ -176,7 +176,6 @@ def test_download_shows_path_and_size_and_previews_small_files_from_disk(
     small = TaskPanel(live_client, task, download_dir=tmp_path)
     big = TaskPanel(live_client, task.id, download_dir=tmp_path / "big", preview_max_bytes=1000)
     panels += [small, big]
-    (tmp_path / "big").mkdir()
     assert small.wait(timeout=10)
     assert big.wait(timeout=10)
 
