@@ -1,11 +1,13 @@
 """widgets.ipynb in a real JupyterLab and Chromium: the panel updates live and plays its video.
 
-Also writes the screenshots the docs embed: docs/images/panel-{queued,running,completed,failed}.png
-and docs/images/studio.png.
+Also saves screenshots of each panel state and of the studio: panel-{queued,running,completed,
+failed}.png and studio.png, in test-artifacts/browser/ (ignored by git). With
+LUMA_TOOLS_UPDATE_DOCS_IMAGES=1 they go to docs/images/ instead, which the docs embed.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGES = ROOT / "docs" / "images"
+IMAGES = (
+    ROOT / "docs" / "images"
+    if os.environ.get("LUMA_TOOLS_UPDATE_DOCS_IMAGES") == "1"
+    else ROOT / "test-artifacts" / "browser"
+)
 # Generous: a cold JupyterLab and kernel take a few seconds; a task takes 5 s on the simulator.
 TIMEOUT_MS = 90_000
 
