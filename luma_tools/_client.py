@@ -394,7 +394,8 @@ class LumaClient:
     def extend(self, task_id: str, prompt: str, **options: Unpack[GenerationOptions]) -> Task:
         """Continue a completed video by about 5 seconds; returns the new task.
 
-        Takes the same options as [`create`][luma_tools.LumaClient.create].
+        Takes the same `**options` as [`create`][luma_tools.LumaClient.create] (there is no
+        `notify=` here: pass `notify_hook=listener.url` to be called back).
         """
         check_task_id(task_id)
         request = GenerationRequest.build(user_prompt=prompt, **options)
@@ -624,7 +625,9 @@ class LumaClient:
 
         Args:
             task: A task id, or a completed task (saves one request).
-            dest: Target file, or an existing directory (the file is then `<task id>.mp4`).
+            dest: Target file, or a folder (an existing one, or a path ending in `/`, created
+                if missing): the file is then `<folder>/<task id>.mp4`. Missing parent
+                folders are created.
             overwrite: Replace an existing file instead of raising `DestinationExistsError`.
             on_progress: Called as `on_progress(bytes_done, bytes_total)`; total may be None.
 
@@ -637,9 +640,7 @@ class LumaClient:
             ```
         """
         current = task if isinstance(task, Task) else self.get(check_task_id(task))
-        target = Path(dest).expanduser()
-        if target.is_dir():
-            target = target / f"{current.id}.mp4"
+        target = _destination(dest, current.id)
         if target.exists() and not overwrite:
             raise DestinationExistsError(f"{target} already exists", task_id=current.id)
         if current.state is TaskState.FAILED:
@@ -700,7 +701,7 @@ class LumaClient:
             ```
         """
         target = Path(dest).expanduser()
-        if target.exists() and not target.is_dir() and not overwrite:
+        if not _names_a_folder(dest) and target.is_file() and not overwrite:
             raise DestinationExistsError(f"{target} already exists")
         task = self.create(prompt, **options)
         try:
@@ -709,6 +710,22 @@ class LumaClient:
         except LumaError as exc:
             exc.task_id = exc.task_id or task.id
             raise
+
+
+def _names_a_folder(dest: str | os.PathLike[str]) -> bool:
+    """Whether `dest` means "into this folder": an existing folder, or a path ending in a slash."""
+    raw = os.fspath(dest)
+    return raw.endswith(("/", os.sep)) or Path(raw).expanduser().is_dir()
+
+
+def _destination(dest: str | os.PathLike[str], task_id: str) -> Path:
+    """The file a download goes to; folders (missing ones included) are created."""
+    target = Path(dest).expanduser()
+    if _names_a_folder(dest):
+        target.mkdir(parents=True, exist_ok=True)
+        return target / f"{task_id}.mp4"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 def _get(data: Any, key: str) -> Any:

@@ -48,7 +48,7 @@ class ScriptedChatModel(BaseChatModel):
 
     `bind_tools` returns the model itself, so `create_agent` accepts it.
 
-    Args:
+    Attributes:
         script: The next message, given the conversation.
     """
 

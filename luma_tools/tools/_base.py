@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForToolRun
@@ -43,6 +44,11 @@ class LumaTool(BaseTool):
     """
 
     client: LumaClient = Field(default_factory=LumaClient, exclude=True)
+    image_dir: Path | None = None
+    """Local images the model names must lie in this folder (default: the working directory).
+
+    An image path comes from the model, so a prompt injection could otherwise make it upload
+    any image on the machine to the gateway."""
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: bool = True
     handle_validation_error: Any = describe_validation_error
@@ -61,6 +67,7 @@ class LumaTool(BaseTool):
         self, *, run_manager: CallbackManagerForToolRun | None = None, **arguments: Any
     ) -> tuple[str, dict[str, Any]]:
         try:
+            self._check_local_images(arguments)
             return self._call(run_manager, **arguments)
         except ToolException:
             raise
@@ -74,6 +81,22 @@ class LumaTool(BaseTool):
                 f"{self.name} failed unexpectedly ({type(exc).__name__}). Do not retry: tell "
                 "the user, who can find the details in the application log."
             ) from exc
+
+    def _check_local_images(self, arguments: dict[str, Any]) -> None:
+        """Refuse image paths outside `image_dir` (URLs and data URIs pass through)."""
+        root = (self.image_dir or Path.cwd()).expanduser().resolve()
+        for field in ("image_url", "image_end_url"):
+            value = arguments.get(field)
+            if not isinstance(value, str) or value.startswith(("http://", "https://", "data:")):
+                continue
+            path = Path(value).expanduser()
+            path = (path if path.is_absolute() else root / path).resolve()
+            if not path.is_relative_to(root):
+                raise ToolException(
+                    f"Invalid argument {field}: local images must be inside {root}. Pass an "
+                    "https image URL, or a file from that folder, and call the tool again."
+                )
+            arguments[field] = str(path)
 
     def _call(
         self, run_manager: CallbackManagerForToolRun | None, **arguments: Any

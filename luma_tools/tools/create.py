@@ -33,13 +33,17 @@ class LumaCreateVideo(LumaTool):
         export LUMA_API_KEY=sk-...  LUMA_BASE_URL=https://your-gateway.example.com
         ```
 
-    Invoke directly with args (the content is returned; the artifact is dropped):
+    Invoke directly:
+        The content comes back; the artifact is dropped.
+
         ```python
         tool = LumaCreateVideo(client=client)
         tool.invoke({"prompt": "a paper boat drifting down a rainy street", "aspect_ratio": "9:16"})
         ```
 
-    Invoke with a ToolCall (returns a `ToolMessage` whose `artifact` is the full task):
+    Invoke with a ToolCall:
+        A `ToolMessage` comes back, whose `artifact` is the full task.
+
         ```python
         message = tool.invoke(
             {"name": "luma_create_video", "args": {"prompt": "a lighthouse at dawn"},

@@ -32,6 +32,8 @@ class LumaToolkit(BaseToolkit):
         api_key: The gateway key (a `SecretStr`; never shown in a repr).
         base_url: The gateway origin.
         output_dir: Where `luma_download_video` saves files (default: the working directory).
+        image_dir: The only folder whose images the model may name as start or end frames
+            (default: the working directory); URLs are always accepted.
 
     Instantiate:
         ```python
@@ -57,6 +59,7 @@ class LumaToolkit(BaseToolkit):
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     base_url: str | None = None
     output_dir: Path | None = None
+    image_dir: Path | None = None
 
     @model_validator(mode="after")
     def _build_client(self) -> LumaToolkit:
@@ -66,12 +69,13 @@ class LumaToolkit(BaseToolkit):
 
     def get_tools(self) -> list[BaseTool]:
         """The four tools, in the order an agent uses them."""
-        download: dict[str, Any] = {"client": self.client}
+        shared: dict[str, Any] = {"client": self.client, "image_dir": self.image_dir}
+        download = dict(shared)
         if self.output_dir is not None:
             download["output_dir"] = self.output_dir
         return [
-            LumaCreateVideo(client=self.client),
-            LumaExtendVideo(client=self.client),
-            LumaQueryTask(client=self.client),
+            LumaCreateVideo(**shared),
+            LumaExtendVideo(**shared),
+            LumaQueryTask(**shared),
             LumaDownloadVideo(**download),
         ]

@@ -183,9 +183,16 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         return self._add_panel(submit, text)
 
     def close(self) -> None:
-        """Close the studio and all its panels (stopping their polling)."""
+        """Close the studio, its form and all its panels (stopping their polling)."""
         for panel in self.panels:
             panel.close()
+        # Containers left open would keep references to closed children, and a front end
+        # (or anything serialising every live widget) would trip over them.
+        pending = list(self.children)
+        while pending:
+            widget = pending.pop()
+            pending.extend(getattr(widget, "children", ()))
+            widget.close()
         super().close()
 
     # -- helpers -----------------------------------------------------------------------------

@@ -148,3 +148,15 @@ def test_memory_stays_flat_for_a_large_file(tmp_path: Path, make_client: MakeCli
         assert path.stat().st_size == 48 << 20
         assert sha256(path) == sim.video_sha256
         assert peak < 8 << 20, f"peak traced memory {peak / 2**20:.1f} MiB for a 48 MiB file"
+
+
+def test_a_path_ending_in_a_slash_is_a_folder_created_on_demand(
+    client: LumaClient, sim: LumaSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    task_id = sim.add_task(state="completed")
+    path = client.download(task_id, "videos/")
+    assert path == Path("videos") / f"{task_id}.mp4"
+    assert sha256(path) == sim.video_sha256
+    nested = client.download(task_id, tmp_path / "a" / "b" / "clip.mp4")
+    assert sha256(nested) == sim.video_sha256

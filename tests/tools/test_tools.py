@@ -67,7 +67,7 @@ def test_openai_schemas_describe_every_argument(tools: dict[str, BaseTool]) -> N
         for name, schema in params["properties"].items():
             assert schema.get("description"), f"{tool.name}.{name} has no description"
             assert "title" not in schema
-        leaked = {"client", "output_dir", "max_wait_seconds", "run_manager", "api_key", "config"}
+        leaked = {"client", "output_dir", "image_dir", "max_wait_seconds", "run_manager", "api_key"}
         assert not leaked & set(params["properties"]), tool.name
     create = convert_to_openai_tool(tools["luma_create_video"])["function"]["parameters"]
     assert create["required"] == ["prompt"]
@@ -121,13 +121,27 @@ def test_a_data_uri_image_never_reaches_the_content(tools: dict[str, BaseTool]) 
 
 
 def test_local_image_path_is_sent_inline(
-    tools: dict[str, BaseTool], sim: LumaSimulator, tmp_path: Path
+    client: LumaClient, sim: LumaSimulator, tmp_path: Path
 ) -> None:
-    image = tmp_path / "start.png"
-    image.write_bytes(PNG)
-    assert call(tools["luma_create_video"], prompt="x", image_url=str(image)).status == "success"
+    (tmp_path / "start.png").write_bytes(PNG)
+    create = LumaCreateVideo(client=client, image_dir=tmp_path)
+    assert call(create, prompt="x", image_url="start.png").status == "success"
     body = next(r.json for r in sim.requests if r.route == "create")
     assert body["image_url"].startswith("data:image/png;base64,")
+
+
+def test_local_images_outside_the_image_dir_are_refused(
+    client: LumaClient, sim: LumaSimulator, tmp_path: Path
+) -> None:
+    (tmp_path / "private.png").write_bytes(PNG)
+    allowed = tmp_path / "shared"
+    allowed.mkdir()
+    create = LumaCreateVideo(client=client, image_dir=allowed)
+    for sneaky in (str(tmp_path / "private.png"), "../private.png"):
+        message = call(create, prompt="x", image_url=sneaky)
+        assert message.status == "error"
+        assert f"local images must be inside {allowed.resolve()}" in message.content
+    assert sim.requests == []
 
 
 def test_extend_links_to_the_source(tools: dict[str, BaseTool], sim: LumaSimulator) -> None:

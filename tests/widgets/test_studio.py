@@ -128,3 +128,16 @@ def test_a_create_that_fails_shows_the_error_on_its_panel(
     assert "What to try:" in panel._message.value
     assert panel._stop.disabled  # nothing to resume: a create is never re-sent
     assert live_sim.count("create") == 1
+
+
+def test_close_closes_the_whole_widget_tree(live_client: LumaClient, tmp_path: Path) -> None:
+    studio = LumaStudio(live_client, download_dir=tmp_path)
+    panel = studio.generate("closing time")
+    assert panel is not None
+    tree, pending = [], [studio]
+    while pending:
+        widget = pending.pop()
+        tree.append(widget)
+        pending.extend(getattr(widget, "children", ()))
+    studio.close()
+    assert [w for w in tree if w.comm is not None] == []
