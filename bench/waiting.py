@@ -20,6 +20,8 @@ from luma_tools.webhooks import NotifyListener
 
 from ._common import Row, Section, mean, median
 
+DEFAULT = PollPolicy()
+
 JOBS = (30.0, 180.0, 600.0)
 STRATEGIES = ("wait", "fixed 5 s poll", "listener")
 FIXED_INTERVAL = 5.0
@@ -223,11 +225,14 @@ def run(quick: bool = False) -> Section:
             f"{1 / scale:.0f}x. That is why the listener's delay is judged in real time."
         )
         section.notes.append(
-            "Without an estimate, `wait` follows its documented default (first poll after 5 s, "
-            "gaps growing 1.4x to 20 s). No schedule that does not know the job's length can "
-            "meet both goals for a 30 s job (at most 1.5 polls and at most 1.5 s late means "
-            "the first poll landing within 1.5 s after an end it cannot know); for 3 and 10 min "
-            "the default trades about 0.3x the fixed poll's requests for at most 20 s of delay. "
+            f"Without an estimate, `wait` follows its documented default (first poll after "
+            f"{DEFAULT.first_delay:g} s, gaps growing {DEFAULT.growth:g}x to "
+            f"{DEFAULT.max_interval:g} s). No schedule that does not know the job's length can "
+            "meet both goals for every job: for a job of length T, at most a quarter of a 5 s "
+            "poll's requests means gaps of 20 s or more near the end, hence a mean delay of "
+            "about 10 s or more, which is over 5% of T for any T under 200 s (the 30 s and "
+            "3 min jobs); the default is tuned so that jobs of a few minutes and more meet the "
+            "request goal and 10 min jobs meet both. "
             "With an estimate, or with the listener, every goal is met."
         )
     return section
