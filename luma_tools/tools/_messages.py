@@ -55,10 +55,9 @@ def next_step(task: Task, *, wait_seconds: int = MAX_WAIT_SECONDS) -> str:
                 f'Next: call {QUERY_TOOL} with task_id="{task.id}" and wait_seconds='
                 f"{wait_seconds}; the gateway is still publishing the video link."
             )
-        return (
-            f'Next: call {DOWNLOAD_TOOL} with task_id="{task.id}" to save the MP4, or give '
-            "the user the video link."
-        )
+        share = "" if len(task.video_url) > _MAX_URL_IN_CONTENT else ", or give the user the link"
+        return f'Next: call {DOWNLOAD_TOOL} with task_id="{task.id}" to save the MP4{share}.'
+
     if task.state is TaskState.FAILED:
         return (
             f"Next: rephrase the prompt (or change the images) and call {CREATE_TOOL} again; "

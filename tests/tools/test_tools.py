@@ -424,3 +424,13 @@ def test_concurrent_tool_calls_share_one_client(make_client: MakeClient, tmp_pat
         for t in threads:
             t.join(30)
         assert sorted(m.artifact["id"] for m in results) == sorted(ids)
+
+
+def test_a_short_video_link_is_shown_and_offered(make_client: MakeClient) -> None:
+    with LumaSimulator(vip_download_url=False) as sim:  # a short CDN link, nothing presigned
+        task_id = sim.add_task(state="completed")
+        message = call(LumaQueryTask(client=make_client(sim)), task_id=task_id, wait_seconds=0)
+    url = message.artifact["video_url"]
+    assert len(url) < 300
+    assert f"Video: {url}" in message.content
+    assert "or give the user the link" in message.content
