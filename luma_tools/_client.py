@@ -413,8 +413,8 @@ class LumaClient:
 
         Example:
             ```python
-            task = client.get("9d4b7516-77e5-481a-b015-48313946f33b")
-            task.state, task.video_url
+            task = client.get(task_id)  # an id from `create`, e.g. "9d4b7516-77e5-481a-..."
+            print(task.state, task.video_url)  # the URL is None until the video is ready
             ```
         """
         check_task_id(task_id)
@@ -484,7 +484,9 @@ class LumaClient:
 
         Example:
             ```python
-            task = client.wait(task_id, timeout=900, on_update=lambda t: print(t.state))
+            task = client.create("a koi pond in the rain")
+            task = client.wait(task.id, timeout=900, on_update=lambda t: print(t.state))
+            print(task.state, task.video_url)  # completed (a failure raises TaskFailedError)
             ```
         """
         task_id = task.id if isinstance(task, Task) else check_task_id(task)
@@ -636,7 +638,9 @@ class LumaClient:
 
         Example:
             ```python
+            task = client.wait(client.create("a kite above a beach"))
             path = client.download(task, "videos/", on_progress=lambda d, t: print(d, t))
+            print(path)  # videos/<task id>.mp4
             ```
         """
         current = task if isinstance(task, Task) else self.get(check_task_id(task))

@@ -47,8 +47,11 @@ class TaskState(StrEnum):
 
         Example:
             ```python
-            TaskState.from_raw("dreaming")  # TaskState.RUNNING
-            TaskState.from_raw("IN_PROGRESS")  # TaskState.RUNNING
+            from luma_tools import TaskState
+
+            assert TaskState.from_raw("dreaming") is TaskState.RUNNING
+            assert TaskState.from_raw("IN_PROGRESS") is TaskState.RUNNING
+            assert TaskState.from_raw("SUCCESS") is TaskState.COMPLETED
             ```
         """
         if raw is None:
@@ -218,9 +221,11 @@ class Task(BaseModel):
 
     Example:
         ```python
+        from luma_tools import Task, TaskState
+
         task = Task.from_payload({"id": "9d4b7516", "state": "processing", "video": None})
-        task.state  # TaskState.RUNNING
-        task.is_finished  # False
+        assert task.state is TaskState.RUNNING and task.raw_state == "processing"
+        assert not task.is_finished
         ```
     """
 
@@ -308,8 +313,10 @@ class GenerationRequest(BaseModel):
 
     Example:
         ```python
+        from luma_tools import GenerationRequest
+
         body = GenerationRequest.build(user_prompt="a cat surfing", aspect_ratio="9:16").to_body()
-        # {"user_prompt": "a cat surfing", "aspect_ratio": "9:16"}
+        assert body == {"user_prompt": "a cat surfing", "aspect_ratio": "9:16"}
         ```
     """
 

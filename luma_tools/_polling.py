@@ -33,7 +33,9 @@ class PollPolicy:
 
     Example:
         ```python
-        client = LumaClient(poll_policy=PollPolicy(max_interval=10))
+        from luma_tools import LumaClient, PollPolicy
+
+        client = LumaClient(poll_policy=PollPolicy(max_interval=10))  # a poll at least every 10 s
         fast = PollPolicy().scaled(0.01)  # for a simulator running 100x faster
         ```
     """
@@ -62,8 +64,14 @@ class PollSchedule:
 
     Example:
         ```python
-        schedule = PollSchedule(PollPolicy())
-        delay = schedule.next_delay(task)  # seconds to sleep before the next poll
+        from luma_tools import PollPolicy, PollSchedule, Task
+
+        schedule = PollSchedule(PollPolicy(jitter=0))
+        running = Task.from_payload(
+            {"id": "9d4b7516", "state": "processing", "estimate_wait_seconds": 40}
+        )
+        assert schedule.next_delay(running) == 40  # sleep until the estimated end
+        assert schedule.next_delay(None) == 2  # after an error: poll again at the floor
         ```
     """
 

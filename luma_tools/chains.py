@@ -180,13 +180,17 @@ class VideoChain(_VideoRunnable):
 
     Example:
         ```python
+        from luma_tools.chains import VideoChain
+
         chain = VideoChain(client, output_dir="videos")
         result = chain.invoke("a hummingbird in slow motion")
+        print(result.path)  # videos/<task id>.mp4
         results = chain.batch(
             ["a red kite over hills", {"prompt": "neon rain", "aspect_ratio": "9:16"}],
             config={"max_concurrency": 5},
             return_exceptions=True,  # one failed job does not sink the others
         )
+        print([r if isinstance(r, Exception) else r.path for r in results])
         ```
     """
 
@@ -213,10 +217,13 @@ class ExtendChain(_VideoRunnable):
 
     Example:
         ```python
+        from luma_tools.chains import ExtendChain
+
         story = ExtendChain(client, output_dir="story").invoke(
             {"prompt": "a seed sprouts", "continuations": ["it grows into a tree"]}
         )
-        [task.id for task in story.tasks]
+        print([task.id for task in story.tasks])  # the first video's id, then the extension's
+        print(story.paths)  # one file per step, in order
         ```
     """
 

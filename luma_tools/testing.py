@@ -8,11 +8,14 @@ text a model sees is enough to act on.
 Example:
     ```python
     from langchain.agents import create_agent
+
     from luma_tools.testing import ScriptedChatModel, video_agent_script
+    from luma_tools.tools import LumaToolkit
 
     model = ScriptedChatModel(script=video_agent_script("a red fox in snow"))
     agent = create_agent(model, tools=LumaToolkit(client=client).get_tools())
-    agent.invoke({"messages": [("user", "Make me a fox video")]})
+    result = agent.invoke({"messages": [("user", "Make me a fox video")]})
+    assert result["messages"][-1].content.startswith("Done. Saved the video")
     ```
 """
 

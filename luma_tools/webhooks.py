@@ -14,6 +14,7 @@ ordinary polling.
 
 Example:
     ```python
+    # not-tested: binds a public interface and needs a public URL that the gateway can reach
     from luma_tools import LumaClient
     from luma_tools.webhooks import NotifyListener
 
@@ -26,17 +27,32 @@ Example:
         task = client.wait(task, listener=listener)  # returns right after the callback
     ```
 
-Receiving the callback in your own web framework instead:
+Receiving the callback in your own web framework instead: the view behind your route (e.g.
+Flask's `@app.post("/luma-hook")`) parses the raw body, answers 200 at once, and leaves the
+confirming `GET` to a worker:
 
 ```python
+import json
+import queue
+
 from luma_tools.webhooks import parse_notify_payload
 
-@app.post("/luma-hook")
-def luma_hook(request):
-    task_id, state = parse_notify_payload(request.body)
+finished: queue.Queue[str] = queue.Queue()
+
+
+def luma_hook(body: bytes) -> tuple[str, int]:
+    task_id, state = parse_notify_payload(body)
     if state.is_terminal:
-        queue.put(task_id)  # then confirm with client.get(task_id): never trust the body
+        finished.put(task_id)  # the body is only a claim: the worker confirms it
     return "", 200
+
+
+# What a gateway POSTs when your task `task_id` completes:
+assert luma_hook(json.dumps({"id": task_id, "state": "completed"}).encode()) == ("", 200)
+
+# The worker: the query endpoint is the source of truth.
+task = client.get(finished.get(timeout=5))
+print(task.state, task.video_url)
 ```
 """
 
@@ -136,8 +152,11 @@ def parse_notify_payload(body: bytes | str | Mapping[str, Any] | list[Any]) -> N
 
     Example:
         ```python
+        from luma_tools.webhooks import parse_notify_payload
+
         task_id, state = parse_notify_payload(b'{"id": "9d4b7516", "state": "completed"}')
-        state.is_terminal  # True
+        assert task_id == "9d4b7516" and state.is_terminal
+        # Only a claim: confirm with client.get(task_id) before acting on it.
         ```
     """
     data: Any = body
@@ -322,9 +341,13 @@ class NotifyListener:
 
     Example:
         ```python
+        from luma_tools import LumaClient
+        from luma_tools.webhooks import NotifyListener
+
         with LumaClient() as client, NotifyListener() as listener:  # 127.0.0.1, any free port
             task = client.create("a paper boat on a stream", notify=listener)
-            task = client.wait(task, listener=listener)
+            task = client.wait(task, listener=listener)  # returns right after the final callback
+        print(listener.stats)
         ```
     """
 

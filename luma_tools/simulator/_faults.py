@@ -172,7 +172,7 @@ class Faults:
     Example:
         ```python
         sim.faults.rate_limit(times=2, retry_after=1, route="query")
-        sim.faults.reset_connection()      # next create succeeds server-side, reply lost
+        sim.faults.reset_connection()  # next create succeeds server-side, reply lost
         sim.faults.fail_next_task("Frame moderation failed")
         ```
     """

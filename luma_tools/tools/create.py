@@ -37,19 +37,32 @@ class LumaCreateVideo(LumaTool):
         The content comes back; the artifact is dropped.
 
         ```python
+        from luma_tools.tools import LumaCreateVideo
+
         tool = LumaCreateVideo(client=client)
-        tool.invoke({"prompt": "a paper boat drifting down a rainy street", "aspect_ratio": "9:16"})
+        text = tool.invoke(
+            {"prompt": "a paper boat drifting down a rainy street", "aspect_ratio": "9:16"}
+        )
+        print(text)  # Created. Task "<id>" is queued ... Next: call luma_query_task ...
         ```
 
     Invoke with a ToolCall:
         A `ToolMessage` comes back, whose `artifact` is the full task.
 
         ```python
+        from luma_tools.tools import LumaCreateVideo
+
+        tool = LumaCreateVideo(client=client)
         message = tool.invoke(
-            {"name": "luma_create_video", "args": {"prompt": "a lighthouse at dawn"},
-             "id": "call_1", "type": "tool_call"}
+            {
+                "name": "luma_create_video",
+                "args": {"prompt": "a lighthouse at dawn"},
+                "id": "call_1",
+                "type": "tool_call",
+            }
         )
-        message.artifact["id"]
+        print(message.content)  # the text a model sees
+        print(message.artifact["id"], message.artifact["state"])  # the task, as JSON
         ```
     """
 

@@ -51,8 +51,11 @@ class LumaDownloadVideo(LumaTool):
 
     Example:
         ```python
+        from luma_tools.tools import LumaDownloadVideo
+
         tool = LumaDownloadVideo(client=client, output_dir="videos")
-        print(tool.invoke({"task_id": task.id, "filename": "boat.mp4"}))
+        # `task` is a completed task (from `client.wait`, say):
+        print(tool.invoke({"task_id": task.id, "filename": "boat.mp4"}))  # saved videos/boat.mp4
         ```
     """
 

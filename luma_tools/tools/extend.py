@@ -29,8 +29,11 @@ class LumaExtendVideo(LumaTool):
 
     Example:
         ```python
+        from luma_tools.tools import LumaExtendVideo
+
         tool = LumaExtendVideo(client=client)
-        tool.invoke({"task_id": task.id, "prompt": "the boat sails into the harbour"})
+        # `task` is a completed task (from `client.wait`, say):
+        print(tool.invoke({"task_id": task.id, "prompt": "the boat sails into the harbour"}))
         ```
     """
 

@@ -43,8 +43,11 @@ class LumaQueryTask(LumaTool):
 
     Example:
         ```python
+        from luma_tools.tools import LumaQueryTask
+
         tool = LumaQueryTask(client=client)
-        print(tool.invoke({"task_id": task.id, "wait_seconds": 10}))
+        task = client.create("a paper boat on a stream")
+        print(tool.invoke({"task_id": task.id, "wait_seconds": 10}))  # waits for a change
         ```
     """
 

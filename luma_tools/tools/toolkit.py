@@ -41,15 +41,21 @@ class LumaToolkit(BaseToolkit):
 
         toolkit = LumaToolkit(client=client, output_dir="videos")
         tools = toolkit.get_tools()
-        [tool.name for tool in tools]
-        # ['luma_create_video', 'luma_extend_video', 'luma_query_task', 'luma_download_video']
+        assert [tool.name for tool in tools] == [
+            "luma_create_video",
+            "luma_extend_video",
+            "luma_query_task",
+            "luma_download_video",
+        ]
         ```
 
     Use within an agent:
         ```python
         from langchain.agents import create_agent
 
-        agent = create_agent(model, tools=toolkit.get_tools())
+        agent = create_agent(model, tools=toolkit.get_tools())  # any tool-calling chat model
+        result = agent.invoke({"messages": [("user", "Make me a fox video")]})
+        print(result["messages"][-1].content)  # the model's last word
         ```
     """
 

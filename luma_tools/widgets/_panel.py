@@ -90,12 +90,11 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
 
     Example:
         ```python
-        from luma_tools import LumaClient
         from luma_tools.widgets import TaskPanel
 
-        client = LumaClient()
         task = client.create("a hummingbird in slow motion", aspect_ratio="16:9")
-        TaskPanel(client, task)  # the last expression of a cell displays the panel
+        panel = TaskPanel(client, task)
+        panel  # the last expression of a cell displays the panel; it updates by itself
         ```
     """
 

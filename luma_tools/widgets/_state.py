@@ -138,7 +138,10 @@ def format_seconds(seconds: float) -> str:
 
     Example:
         ```python
-        format_seconds(185)  # "3 min 05 s"
+        from luma_tools.widgets import format_seconds
+
+        assert format_seconds(185) == "3 min 05 s"
+        assert format_seconds(3720) == "1 h 02 min"
         ```
     """
     total = max(0, round(seconds))
@@ -156,7 +159,10 @@ def format_bytes(size: int) -> str:
 
     Example:
         ```python
-        format_bytes(123_427)  # "123.4 kB"
+        from luma_tools.widgets import format_bytes
+
+        assert format_bytes(123_427) == "123.4 kB"
+        assert format_bytes(812) == "812 B"
         ```
     """
     value = float(size)
@@ -197,9 +203,12 @@ class TaskTracker:
 
     Example:
         ```python
+        from luma_tools.widgets import TaskTracker
+
+        task = client.create("a kite above a beach")
         tracker = TaskTracker(client, task.id)
-        tracker.start()
-        tracker.join(timeout=600)
+        tracker.start()  # polls in a background thread
+        assert tracker.join(timeout=600)  # True once the task has finished
         print(tracker.snapshot().text())
         ```
     """

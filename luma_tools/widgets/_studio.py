@@ -74,11 +74,10 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
 
     Example:
         ```python
-        from luma_tools import LumaClient
         from luma_tools.widgets import LumaStudio
 
-        studio = LumaStudio(LumaClient(), download_dir="videos")
-        studio  # type a prompt, press Generate
+        studio = LumaStudio(client, download_dir="videos")
+        studio  # the last expression of a cell displays it: type a prompt, press Generate
         ```
     """
 
