@@ -26,6 +26,8 @@ class TerminalProgress:
 
     Example:
         ```python
+        import sys
+
         with TerminalProgress(sys.stderr) as progress:
             task = client.wait(task_id, on_update=progress.on_update, on_poll=progress.on_poll)
             client.download(task, "out.mp4", on_progress=progress.on_download)

@@ -4,7 +4,12 @@ Both runnables compose with any LangChain runnable that produces a prompt, e.g. 
 rewrites a rough idea into a detailed shot description:
 
 ```python
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+rewrite_prompt = ChatPromptTemplate.from_template("Describe one cinematic shot of: {idea}")
 video = rewrite_prompt | llm | StrOutputParser() | VideoChain(client, output_dir="videos")
+video.invoke({"idea": "a fox in snow"})  # llm: any chat model
 ```
 
 They need the `[langchain]` extra.
