@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Protocol, TypedDict, Unpack
 from urllib.parse import quote
 
 import requests
 from pydantic import SecretStr
 
+from ._closing import Closing
 from ._download import ProgressCallback, stream_to_file
 from ._errors import business_error, error_from_status, parse_json_leniently
 from ._exceptions import (
@@ -189,7 +189,7 @@ def _resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
     return SecretStr(value)
 
 
-class LumaClient:
+class LumaClient(Closing):
     """A client for the Luma video API of an API gateway.
 
     One client holds one `requests.Session` (connection pooling, retries) and is safe to share
@@ -249,17 +249,6 @@ class LumaClient:
 
     def __repr__(self) -> str:
         return f"LumaClient(base_url={self.base_url!r})"
-
-    def __enter__(self) -> LumaClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close pooled connections."""

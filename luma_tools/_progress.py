@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from ._client import PollEvent
+from ._closing import Closing
 from ._models import Task
 
 __all__ = ["TerminalProgress"]
@@ -21,7 +21,7 @@ __all__ = ["TerminalProgress"]
 _REFRESH_SECONDS = 0.5
 
 
-class TerminalProgress:
+class TerminalProgress(Closing):
     """Callbacks for `LumaClient.wait`/`download` that draw progress on `stream`.
 
     Example:
@@ -43,17 +43,6 @@ class TerminalProgress:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self._lock = threading.Lock()
-
-    def __enter__(self) -> TerminalProgress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- waiting ------------------------------------------------------------------------------
 

@@ -69,11 +69,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self
 from urllib.parse import urlsplit
 
 from ._client import check_task_id
+from ._closing import Closing
 from ._exceptions import InvalidInputError
 from ._models import TaskState
 
@@ -204,7 +204,7 @@ class NotifyStats:
     malformed: int = 0
 
 
-class NotifyWatch:
+class NotifyWatch(Closing):
     """One `wait`'s subscription to the callbacks of one task (made by `NotifyListener.watch`).
 
     Use it as a context manager, or call `close()` when done.
@@ -270,17 +270,6 @@ class NotifyWatch:
         """Stop receiving this task's callbacks."""
         self._listener._unwatch(self)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -319,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("notify listener: %s", (format % args).split(" ", 1)[-1][:80])
 
 
-class NotifyListener:
+class NotifyListener(Closing):
     """A small HTTP server that receives `notify_hook` callbacks and wakes the matching `wait`.
 
     Every listener makes up a random, unguessable token and puts it in its callback URL
@@ -428,14 +417,6 @@ class NotifyListener:
 
     def __enter__(self) -> Self:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self.port}" if self._server is not None else "not serving"
