@@ -244,11 +244,13 @@ class SimulatorApp:
                 }
             )
         assert isinstance(fault, QuotaExhausted)
+        message = "insufficient user quota: remaining quota is not enough for this request"
+        if self.renderer.shapes.errors != "openai":  # another gateway dialect: its own shape
+            return self.renderer.error(fault.status, message)
         return json_response(
             {
                 "error": {
-                    "message": "insufficient user quota: remaining quota is not enough "
-                    "for this request",
+                    "message": message,
                     "type": "new_api_error",
                     "code": "insufficient_user_quota",
                 }

@@ -336,3 +336,11 @@ def test_clear_disarms_everything(gateway, sim) -> None:
 def test_bad_fault_arguments_are_rejected(sim: LumaSimulator, arm, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         arm(sim.faults)
+
+
+def test_quota_exhausted_follows_the_error_shape(gateway, sim) -> None:
+    sim.shapes.errors = "detail"
+    sim.faults.quota_exhausted(route="create")
+    response = gateway.post("/luma/generations", json={"user_prompt": "x"})
+    assert response.status_code == 402
+    assert "quota" in response.json()["detail"]["reason"]
