@@ -304,8 +304,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        # Never log the request line: it holds the listener's secret token.
-        log.debug("notify listener: %s", (format % args).split(" ", 1)[-1][:80])
+        # The request line (in access and error lines alike) holds the listener's secret token.
+        line = (format % args).replace(self.server.listener._token, "<token>")
+        log.debug("notify listener: %s", line[:120])
 
 
 class NotifyListener(Closing):

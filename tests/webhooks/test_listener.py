@@ -265,3 +265,16 @@ def test_notify_and_notify_hook_conflict(client: LumaClient, listener: NotifyLis
 def test_url_before_start_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="start"):
         _ = NotifyListener().url
+
+
+def test_the_token_never_reaches_the_log(
+    listener: NotifyListener, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = listener.url.rsplit("/", 1)[1]
+    with caplog.at_level("DEBUG", logger="luma_tools"):
+        assert post(listener.url, {"id": "t-1", "state": "completed"}).status_code == 200
+        assert requests.get(listener.url, timeout=5).status_code == 405
+        assert post(listener.url, b"<html>").status_code == 400
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("notify listener:" in line and "<token>" in line for line in lines)
+    assert not any(token in line for line in lines)
