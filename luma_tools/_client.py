@@ -299,7 +299,9 @@ class LumaClient(Closing):
         if data is None:
             message = f"The gateway sent a reply that is not JSON: {text[:120]!r}"
             if submit:
-                raise AmbiguousSubmitError(message, status_code=response.status_code)
+                raise AmbiguousSubmitError(
+                    message, status_code=response.status_code, task_id=task_id
+                )
             raise ServerError(message, status_code=response.status_code, task_id=task_id)
         error = business_error(data, task_id=task_id)
         if error is not None:
@@ -324,14 +326,14 @@ class LumaClient(Closing):
             )
         return LumaConnectionError(f"Could not reach {self.base_url} ({what})", task_id=task_id)
 
-    def _task(self, data: Any, *, submit: str | None = None) -> Task:
+    def _task(self, data: Any, *, task_id: str | None = None, submit: str | None = None) -> Task:
         try:
             return Task.from_payload(data)
         except ValueError as exc:
             message = f"The gateway's reply has no usable task ({exc}): {str(data)[:120]}"
             if submit:
-                raise AmbiguousSubmitError(message) from None
-            raise ServerError(message) from None
+                raise AmbiguousSubmitError(message, task_id=task_id) from None
+            raise ServerError(message, task_id=task_id) from None
 
     # ---------------------------------------------------------------------------------------
     # Endpoints
@@ -395,7 +397,7 @@ class LumaClient(Closing):
             task_id=task_id,
             submit="extend",
         )
-        return self._task(data, submit="extend")
+        return self._task(data, task_id=task_id, submit="extend")
 
     def get(self, task_id: str) -> Task:
         """Fetch a task's current state.
@@ -407,7 +409,8 @@ class LumaClient(Closing):
             ```
         """
         check_task_id(task_id)
-        return self._task(self._request("GET", f"/generations/{quote(task_id)}", task_id=task_id))
+        data = self._request("GET", f"/generations/{quote(task_id)}", task_id=task_id)
+        return self._task(data, task_id=task_id)
 
     def download_url(self, task_id: str) -> str:
         """Ask the gateway for a fresh, unwatermarked download link (valid about an hour).
