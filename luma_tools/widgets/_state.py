@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from .._client import LumaClient, PollEvent
 from .._exceptions import (
@@ -334,7 +333,7 @@ class TaskTracker:
             self._update(downloading=True, download_done=0, download_error=None)
             thread = threading.Thread(
                 target=self._download,
-                args=(task, Path(dest), overwrite),
+                args=(task, dest, overwrite),
                 name="luma-panel-download",
                 daemon=True,
             )
@@ -461,7 +460,7 @@ class TaskTracker:
             self._eta_at = self._elapsed_now()
             self._eta_left = task.estimate_wait_seconds
 
-    def _download(self, task: Task, dest: Path, overwrite: bool) -> None:
+    def _download(self, task: Task, dest: str | os.PathLike[str], overwrite: bool) -> None:
         last = 0.0
 
         def progress(done: int, total: int | None) -> None:

@@ -263,6 +263,20 @@ def test_the_tracker_alone_needs_no_widgets(live_client: LumaClient) -> None:
         TaskTracker(live_client)
 
 
+def test_the_tracker_downloads_into_a_new_folder_named_with_a_slash(
+    live_client: LumaClient, tmp_path: Path
+) -> None:
+    task = live_client.wait(live_client.create("into a folder"), timeout=10)
+    tracker = TaskTracker(live_client, task)
+    assert tracker.start()
+    assert tracker.join(timeout=10)
+    assert tracker.download(f"{tmp_path / 'videos'}/")
+    assert tracker.join(timeout=10)
+    view = tracker.snapshot()
+    assert view.download_error is None
+    assert view.download_path == str((tmp_path / "videos" / f"{task.id}.mp4").resolve())
+
+
 # --------------------------------------------------------------------------------------------
 # Secrets
 
