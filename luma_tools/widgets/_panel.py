@@ -215,11 +215,9 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
             False if the task is not completed or a download is already running.
         """
         if dest is None:
-            dest = self._download_dir or Path.cwd()
-            # The panel's folder is a folder even before it exists; if it cannot be made,
-            # the download itself reports the problem on the panel.
-            with contextlib.suppress(OSError):
-                Path(dest).mkdir(parents=True, exist_ok=True)
+            # The panel's folder is a folder even before it exists: the trailing separator
+            # says so, and the download (in its thread) creates it or reports why it cannot.
+            dest = f"{self._download_dir or Path.cwd()}{os.sep}"
         return self._tracker.download(dest, overwrite=overwrite)
 
     def wait(self, timeout: float | None = None) -> bool:
