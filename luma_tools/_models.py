@@ -183,8 +183,8 @@ _DOWNLOAD_PATHS: tuple[tuple[str, ...], ...] = (
     ("artifact", "video_raw", "url"),
     ("assets", "video"),
 )
-_VIDEO_PATHS = (
-    *_DOWNLOAD_PATHS,
+# Where the video is when no unwatermarked file is (looked at after _DOWNLOAD_PATHS).
+_WATERMARKED_PATHS: tuple[tuple[str, ...], ...] = (
     ("video", "url"),
     ("artifact", "video", "url"),
     ("video",),
@@ -268,6 +268,7 @@ class Task(BaseModel):
         created = _timestamp(task.get("created_at")) or _timestamp(
             _dig(task, "artifact", "created_at")
         )
+        download_url = _first_url(task, *_DOWNLOAD_PATHS)
         return cls(
             id=task_id,
             state=state,
@@ -276,8 +277,8 @@ class Task(BaseModel):
             or _text(_dig(task, "request", "prompt"))
             or _text(task.get("user_prompt")),
             created_at=created,
-            video_url=_first_url(task, *_VIDEO_PATHS),
-            download_url=_first_url(task, *_DOWNLOAD_PATHS),
+            video_url=download_url or _first_url(task, *_WATERMARKED_PATHS),
+            download_url=download_url,
             thumbnail_url=_first_url(task, *_THUMBNAIL_PATHS),
             last_frame_url=_first_url(task, *_LAST_FRAME_PATHS),
             failure_reason=failure,
