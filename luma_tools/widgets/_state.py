@@ -474,13 +474,15 @@ class TaskTracker:
 
         try:
             path = self._client.download(task, dest, overwrite=overwrite, on_progress=progress)
+            size = path.stat().st_size
         except LumaError as exc:
             text = exc.message + (f". {exc.hint}" if exc.hint else "")
             self._end(downloading=False, download_error=text)
         except OSError as exc:
             self._end(downloading=False, download_error=f"Could not save the file: {exc}")
+        except Exception as exc:  # the job must end, or `join` and the button hang for good
+            self._end(downloading=False, download_error=f"{type(exc).__name__}: {exc}")
         else:
-            size = path.stat().st_size
             self._end(
                 downloading=False,
                 download_path=str(path.resolve()),

@@ -277,6 +277,26 @@ def test_the_tracker_downloads_into_a_new_folder_named_with_a_slash(
     assert view.download_path == str((tmp_path / "videos" / f"{task.id}.mp4").resolve())
 
 
+def test_an_unexpected_download_failure_still_ends_the_job(
+    live_client: LumaClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    task = live_client.wait(live_client.create("broken download"), timeout=10)
+    tracker = TaskTracker(live_client, task)
+    assert tracker.start()
+    assert tracker.join(timeout=10)
+
+    def broken(*args: object, **kwargs: object) -> Path:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(live_client, "download", broken)
+    assert tracker.download(tmp_path)
+    assert tracker.join(timeout=10)
+    view = tracker.snapshot()
+    assert not view.downloading
+    assert not view.active
+    assert view.download_error == "RuntimeError: boom"
+
+
 # --------------------------------------------------------------------------------------------
 # Secrets
 
