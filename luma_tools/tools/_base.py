@@ -60,7 +60,8 @@ class LumaTool(BaseTool):
         if isinstance(values, dict) and ("api_key" in values or "base_url" in values):
             values = dict(values)
             api_key, base_url = values.pop("api_key", None), values.pop("base_url", None)
-            values.setdefault("client", LumaClient(api_key, base_url))
+            if "client" not in values:  # not setdefault: that would build a client to drop
+                values["client"] = LumaClient(api_key, base_url)
         return values
 
     def _run(

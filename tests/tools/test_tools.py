@@ -399,6 +399,15 @@ def test_tools_build_their_client_from_the_environment(
     assert len(toolkit_client) == 1  # one shared client
 
 
+def test_a_given_client_wins_over_credentials(
+    client: LumaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LUMA_BASE_URL", raising=False)
+    # No client is built from the credentials (it would need a base URL, and be dropped).
+    tool = LumaQueryTask(client=client, api_key="sk-unused")
+    assert tool.client is client
+
+
 def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LUMA_API_KEY", raising=False)
     monkeypatch.setenv("LUMA_BASE_URL", "http://127.0.0.1:9")
