@@ -30,6 +30,8 @@ _QUOTA = re.compile(
     r"quota|insufficient|balance|credit|billing|payment|余额|额度|欠费", re.IGNORECASE
 )
 _SUCCESS_CODES = {"0", "200", "success", "ok", "true"}
+# Stateless, so one serves every thread; building one per reply costs more than the parse.
+_DECODER = json.JSONDecoder()
 
 
 def parse_json_leniently(text: str) -> Any:
@@ -41,7 +43,7 @@ def parse_json_leniently(text: str) -> Any:
     if not text:
         return None
     try:
-        value, _ = json.JSONDecoder().raw_decode(text)
+        value, _ = _DECODER.raw_decode(text)
     except ValueError:
         return None
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
@@ -90,7 +92,11 @@ def _message_in(data: Any) -> str | None:
 
 def extract_message(text: str) -> str:
     """The most useful one-line message in an error body (JSON of any shape, HTML or text)."""
-    data = parse_json_leniently(text)
+    return _message_of(text, parse_json_leniently(text))
+
+
+def _message_of(text: str, data: Any) -> str:
+    """`extract_message` of `text`, already parsed into `data`."""
     message = _message_in(data) if data is not None else None
     if message is None:
         message = _from_html(text) if "<" in text and ">" in text else text
@@ -113,8 +119,9 @@ def error_from_status(
     task_id: str | None = None,
 ) -> LumaError:
     """The exception for a non-2xx reply with body `text`."""
-    message = extract_message(text)
-    quota_words = _QUOTA.search(f"{message} {_error_code(parse_json_leniently(text))}")
+    data = parse_json_leniently(text)
+    message = _message_of(text, data)
+    quota_words = _QUOTA.search(f"{message} {_error_code(data)}")
     kwargs: dict[str, Any] = {"status_code": status, "task_id": task_id}
     if status == 402 or (status in (400, 403, 429) and quota_words):
         return QuotaError(message, **kwargs)
