@@ -159,8 +159,7 @@ class _VideoRunnable(Runnable[Any, Any]):
 
         try:
             done = self.client.wait(task, timeout=self.timeout, on_poll=on_poll)
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            target = self.output_dir / (filename or f"{done.id}.mp4")
+            target = self.output_dir / (filename or f"{done.id}.mp4")  # download makes the folder
             path = self.client.download(done, target, overwrite=self.overwrite)
         except LumaError as exc:
             exc.task_id = exc.task_id or task.id

@@ -73,9 +73,8 @@ class LumaDownloadVideo(LumaTool):
         self, run_manager: CallbackManagerForToolRun | None, **arguments: Any
     ) -> tuple[str, dict[str, Any]]:
         task_id = arguments["task_id"]
-        folder = self.output_dir.expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / (arguments.get("filename") or f"{task_id}.mp4")
+        # `client.download` creates the folder (and refuses to overwrite unless told to).
+        target = self.output_dir.expanduser() / (arguments.get("filename") or f"{task_id}.mp4")
         last_report = 0.0
 
         def on_progress(done: int, total: int | None) -> None:

@@ -290,6 +290,18 @@ def test_download_never_overwrites_unless_asked(
     assert again.status == "success"
 
 
+def test_download_creates_a_missing_output_dir(
+    client: LumaClient, sim: LumaSimulator, tmp_path: Path
+) -> None:
+    task_id = sim.add_task(state="completed")
+    tool = LumaDownloadVideo(client=client, output_dir=tmp_path / "new" / "videos")
+    message = call(tool, task_id=task_id)
+    assert message.status == "success"
+    saved = tmp_path / "new" / "videos" / f"{task_id}.mp4"
+    assert message.artifact["path"] == str(saved.resolve())
+    assert saved.stat().st_size == sim.video_size
+
+
 def test_expired_link_is_renewed_silently(tools: dict[str, BaseTool], sim: LumaSimulator) -> None:
     task_id = sim.add_task(state="completed")
     call(tools["luma_query_task"], task_id=task_id, wait_seconds=0)
