@@ -247,9 +247,7 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         """Stop polling and rendering, and close the panel's widgets."""
         self._tracker.stop()
         self._closed.set()
-        for widget in self._all_widgets():
-            if widget is not self:
-                widget.close()
+        _close_descendants(self)
         super().close()
 
     # -- text fallback -----------------------------------------------------------------------
@@ -458,9 +456,15 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
                 stack.enter_context(item.layout.hold_sync())
             yield
 
-    def _all_widgets(self) -> Iterator[widgets.Widget]:
-        stack: list[widgets.Widget] = [self]
-        while stack:
-            widget = stack.pop()
-            yield widget
-            stack.extend(getattr(widget, "children", ()))
+
+def _close_descendants(root: widgets.Widget) -> None:
+    """Close every widget inside `root` (not `root` itself).
+
+    Containers left open would keep references to closed children, and a front end (or
+    anything serialising every live widget) would trip over them.
+    """
+    pending = list(getattr(root, "children", ()))
+    while pending:
+        widget = pending.pop()
+        pending.extend(getattr(widget, "children", ()))
+        widget.close()

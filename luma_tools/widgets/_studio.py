@@ -16,7 +16,7 @@ from .._client import GenerationOptions, LumaClient
 from .._exceptions import LumaError
 from .._models import ASPECT_RATIOS, GenerationRequest, Task
 from .._polling import PollPolicy
-from ._panel import TaskPanel
+from ._panel import TaskPanel, _close_descendants
 from ._state import Phase
 
 __all__ = ["LumaStudio"]
@@ -185,13 +185,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         """Close the studio, its form and all its panels (stopping their polling)."""
         for panel in self.panels:
             panel.close()
-        # Containers left open would keep references to closed children, and a front end
-        # (or anything serialising every live widget) would trip over them.
-        pending = list(self.children)
-        while pending:
-            widget = pending.pop()
-            pending.extend(getattr(widget, "children", ()))
-            widget.close()
+        _close_descendants(self)
         super().close()
 
     # -- helpers -----------------------------------------------------------------------------
