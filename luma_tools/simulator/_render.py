@@ -343,6 +343,7 @@ class Renderer:
         *,
         upstream: bool = False,
         code: str | None = None,
+        error_type: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
         """An error response in the active error shape.
@@ -353,6 +354,7 @@ class Renderer:
             upstream: The error comes from the Go proxy (keeps its ``detail`` shape
                 unless another shape than the default is selected).
             code: Machine code for the OpenAI shape.
+            error_type: ``type`` for the OpenAI shape (default: one fitting the status).
             headers: Extra response headers.
 
         Returns:
@@ -384,7 +386,7 @@ class Renderer:
             document = {
                 "error": {
                     "message": message,
-                    "type": _OPENAI_TYPES.get(status, default_type),
+                    "type": error_type or _OPENAI_TYPES.get(status, default_type),
                     "param": "",
                     "code": code or _OPENAI_CODES.get(status, default_type),
                 }

@@ -244,18 +244,11 @@ class SimulatorApp:
                 }
             )
         assert isinstance(fault, QuotaExhausted)
-        message = "insufficient user quota: remaining quota is not enough for this request"
-        if self.renderer.shapes.errors != "openai":  # another gateway dialect: its own shape
-            return self.renderer.error(fault.status, message)
-        return json_response(
-            {
-                "error": {
-                    "message": message,
-                    "type": "new_api_error",
-                    "code": "insufficient_user_quota",
-                }
-            },
+        return self.renderer.error(
             fault.status,
+            "insufficient user quota: remaining quota is not enough for this request",
+            code="insufficient_user_quota",
+            error_type="new_api_error",
         )
 
     def _routing_error(self, error: HTTPException) -> Response:
