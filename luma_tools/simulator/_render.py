@@ -15,7 +15,7 @@ from ._files import LinkSigner
 from ._shapes import Shapes
 from ._tasks import GatewayState, Snapshot, Task
 
-__all__ = ["MediaInfo", "Renderer", "json_response"]
+__all__ = ["MediaInfo", "Renderer", "json_response", "state_name"]
 
 _PALETTE: Final = {
     "grid": "em9csKqXYUgqdHVmmqeZLB8YaFpLjVw2bmFTTElBHhMNTzgodD8eVzUeTDorRSkYYEQymV80e1M0ck0ug"
@@ -62,6 +62,13 @@ def json_response(
     return Response(
         body, status=status, headers=headers, content_type="application/json; charset=utf-8"
     )
+
+
+def state_name(shapes: Shapes, state: GatewayState, *, official: bool = False) -> str:
+    """``state`` in the vocabulary ``shapes`` selects (always the official one if ``official``)."""
+    if official or shapes.states == "official":
+        return _OFFICIAL_STATES.get(state, state)
+    return state
 
 
 def _iso_micro(epoch: float) -> str:
@@ -124,9 +131,7 @@ class Renderer:
 
     def state_name(self, state: GatewayState, *, official: bool = False) -> str:
         """The state string in the active vocabulary."""
-        if official or self.shapes.states == "official":
-            return _OFFICIAL_STATES.get(state, state)
-        return state
+        return state_name(self.shapes, state, official=official)
 
     def _estimate(self, snap: Snapshot) -> int | None:
         return snap.estimate_seconds if self.estimate else None

@@ -16,7 +16,7 @@ from ._files import FileSource, LinkSigner
 from ._hooks import HookSender
 from ._http import HTTPServerThread
 from ._records import EventLog, HookDelivery, RecordedRequest
-from ._render import MediaInfo, Renderer
+from ._render import MediaInfo, Renderer, state_name
 from ._scheduler import Scheduler
 from ._server import SimulatorApp
 from ._shapes import Shapes
@@ -392,6 +392,4 @@ class LumaSimulator:
         if task is None:
             raise KeyError(task_id)
         state = task.snapshot(time.monotonic()).state
-        if self._shapes.states == "official" or self._shapes.query == "official":
-            return {"pending": "queued", "processing": "dreaming"}.get(state, state)
-        return state
+        return state_name(self._shapes, state, official=self._shapes.query == "official")
