@@ -197,6 +197,13 @@ def _read_range(source: FileSource, start: int, length: int) -> Iterator[bytes]:
             yield chunk
 
 
+def _close(chunks: Iterable[bytes]) -> None:
+    """Close a wrapped WSGI body, as the server would have closed it unwrapped."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
+
 def truncated(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
     """Yield at most ``limit`` bytes of ``chunks``, then stop."""
     sent = 0
@@ -209,9 +216,7 @@ def truncated(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
             sent += len(chunk)
             yield chunk
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        _close(chunks)
 
 
 def held_back(chunks: Iterable[bytes], seconds: float, stop: threading.Event) -> Iterator[bytes]:
@@ -224,9 +229,7 @@ def held_back(chunks: Iterable[bytes], seconds: float, stop: threading.Event) ->
     try:
         yield from chunks
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        _close(chunks)
 
 
 def paced(
@@ -257,9 +260,7 @@ def paced(
                 sent += len(piece)
                 yield piece
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        _close(chunks)
 
 
 def _single_range(header: str | None, size: int) -> tuple[int, int] | Literal["bad"] | None:
