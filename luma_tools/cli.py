@@ -276,18 +276,11 @@ def _client(args: argparse.Namespace, **kwargs: Any) -> LumaClient:
 
 
 def _options(args: argparse.Namespace) -> GenerationOptions:
-    names = (
-        "aspect_ratio",
-        "expand_prompt",
-        "loop",
-        "image_url",
-        "image_end_url",
-        "notify_hook",
-        "model_name",
-        "duration",
-        "resolution",
-    )
-    chosen = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    chosen = {
+        name: value
+        for name in GenerationOptions.__optional_keys__
+        if (value := getattr(args, name, None)) is not None
+    }
     return cast(GenerationOptions, chosen)
 
 
