@@ -595,7 +595,14 @@ class LumaClient(Closing):
         """`task` with its video URL filled from `download_video_url`, if the gateway has one."""
         try:
             url = self.download_url(task.id)
-        except (BadRequestError, NotFoundError, ServerError) as exc:
+        except (
+            BadRequestError,
+            NotFoundError,
+            ServerError,
+            LumaConnectionError,
+            RateLimitError,
+        ) as exc:
+            # Not there yet, or a passing hiccup: `wait` polls again on its schedule.
             log.debug("task %s completed without a URL; download_video_url: %s", task.id, exc)
             return task
         return task.model_copy(update={"video_url": url, "download_url": url})
@@ -643,6 +650,7 @@ class LumaClient(Closing):
             raise TaskFailedError(current)
         if current.state is not TaskState.COMPLETED:
             raise TaskNotReadyError(current)
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
             return stream_to_file(
                 self._session,
@@ -702,9 +710,12 @@ class LumaClient(Closing):
         task = self.create(prompt, **options)
         try:
             task = self.wait(task, timeout=timeout, on_update=on_update, on_poll=on_poll)
-            return task, self.download(task, target, overwrite=overwrite, on_progress=on_progress)
+            return task, self.download(task, dest, overwrite=overwrite, on_progress=on_progress)
         except LumaError as exc:
             exc.task_id = exc.task_id or task.id
+            raise
+        except Exception as exc:  # e.g. an OSError from the disk: the paid task is still named
+            exc.add_note(f"luma-tools: the task is {task.id}; it keeps running on the gateway")
             raise
 
 
@@ -715,13 +726,9 @@ def _names_a_folder(dest: str | os.PathLike[str]) -> bool:
 
 
 def _destination(dest: str | os.PathLike[str], task_id: str) -> Path:
-    """The file a download goes to; folders (missing ones included) are created."""
+    """The file a download goes to (`<folder>/<task id>.mp4` when `dest` names a folder)."""
     target = Path(dest).expanduser()
-    if _names_a_folder(dest):
-        target.mkdir(parents=True, exist_ok=True)
-        return target / f"{task_id}.mp4"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
+    return target / f"{task_id}.mp4" if _names_a_folder(dest) else target
 
 
 def _get(data: Any, key: str) -> Any:

@@ -160,3 +160,14 @@ def test_a_path_ending_in_a_slash_is_a_folder_created_on_demand(
     assert sha256(path) == sim.video_sha256
     nested = client.download(task_id, tmp_path / "a" / "b" / "clip.mp4")
     assert sha256(nested) == sim.video_sha256
+
+
+def test_an_unfinished_task_leaves_no_folder_behind(
+    client: LumaClient, sim: LumaSimulator, tmp_path: Path
+) -> None:
+    task_id = sim.add_task(state="processing")
+    with pytest.raises(TaskNotReadyError):
+        client.download(task_id, tmp_path / "new" / "")
+    with pytest.raises(TaskNotReadyError):
+        client.download(task_id, f"{tmp_path}/other/")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,22 @@ def test_completed_without_url_is_waited_out(make_client: MakeClient) -> None:
         task = client.wait(client.create("late url"), timeout=10, on_update=states.append)
         assert task.video_url is not None
         assert states[-1].state is TaskState.COMPLETED
+
+
+def test_a_rate_limited_link_lookup_is_ridden_out(make_client: MakeClient) -> None:
+    # The task completed without a URL; asking download_video_url for one hits a 429.
+    with LumaSimulator(url_delay_seconds=0.6) as sim:
+        client = make_client(sim, max_retries=0)
+        sim.faults.rate_limit(times=1, retry_after=0, route="download_url")
+        task = client.wait(client.create("late url, busy gateway"), timeout=10)
+        assert task.video_url is not None
+        assert sim.count("download_url") >= 1
+
+
+def test_generate_into_a_new_folder(client: LumaClient, sim: LumaSimulator, tmp_path: Path) -> None:
+    task, path = client.generate("into a folder", f"{tmp_path}/videos/")
+    assert path == tmp_path / "videos" / f"{task.id}.mp4"
+    assert path.stat().st_size == sim.video_size
 
 
 def test_transient_errors_are_ridden_out(client: LumaClient, sim: LumaSimulator) -> None:
