@@ -100,15 +100,7 @@ def test_an_unknown_aspect_ratio_is_rejected(post, ratio: str) -> None:
 def test_every_documented_aspect_ratio_is_accepted(post, module_sim, ratio: str) -> None:
     created = post({"user_prompt": "x", "aspect_ratio": ratio})
     assert created.status_code == 200
-    module_sim.shapes.query = "artifact"
-    try:
-        task = requests.get(
-            f"{module_sim.base_url}/luma/generations/{created.json()['id']}",
-            headers={"Authorization": f"Bearer {module_sim.api_key}"},
-            timeout=5,
-        ).json()
-    finally:
-        module_sim.shapes.query = "flat"
+    task = echoed_task(module_sim, created.json()["id"])
     assert task["request"]["aspect_ratio"] == ratio
 
 
@@ -185,15 +177,7 @@ def test_the_full_create_body_is_accepted_and_echoed(post, module_sim: LumaSimul
     created = post(body)
     assert created.status_code == 200
     assert created.json()["prompt"] == "一阵风吹过树林"
-    module_sim.shapes.query = "artifact"
-    try:
-        task = requests.get(
-            f"{module_sim.base_url}/luma/generations/{created.json()['id']}",
-            headers={"Authorization": f"Bearer {module_sim.api_key}"},
-            timeout=5,
-        ).json()
-    finally:
-        module_sim.shapes.query = "flat"
+    task = echoed_task(module_sim, created.json()["id"])
     assert task["request"] == {
         "prompt": "一阵风吹过树林",
         "aspect_ratio": "9:16",
@@ -222,3 +206,16 @@ def test_validation_errors_follow_a_non_default_error_shape(post, module_sim) ->
         module_sim.shapes.reset()
     assert response.status_code == 400
     assert response.json() == {"message": "user_prompt is required"}
+
+
+def echoed_task(sim, task_id: str) -> dict:
+    """The task in the "artifact" query shape, which echoes the validated request."""
+    sim.shapes.query = "artifact"
+    try:
+        return requests.get(
+            f"{sim.base_url}/luma/generations/{task_id}",
+            headers={"Authorization": f"Bearer {sim.api_key}"},
+            timeout=5,
+        ).json()
+    finally:
+        sim.shapes.query = "flat"
