@@ -41,6 +41,7 @@ from ._exceptions import (
     WaitCancelledError,
     WaitTimeoutError,
 )
+from ._journal import Job, Journal, JournalError
 from ._models import (
     ASPECT_RATIOS,
     AspectRatio,
@@ -72,6 +73,9 @@ __all__ = [
     "GenerationRequest",
     "InsecureKeyWarning",
     "InvalidInputError",
+    "Job",
+    "Journal",
+    "JournalError",
     "LumaClient",
     "LumaConnectionError",
     "LumaError",

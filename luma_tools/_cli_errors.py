@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import _exceptions as errors
 
-__all__ = ["EXIT_CODES", "CliFailure", "describe"]
+__all__ = ["EXIT_CODES", "CliError", "CliFailure", "describe"]
 
 #: Exit status by outcome (documented in the CLI reference).
 EXIT_CODES = {
@@ -78,6 +78,20 @@ _REWORDINGS = (
     ),
     (re.compile(r"\(CLI: (-[^)]+)\)"), r"(\1)"),
 )
+
+
+class CliError(Exception):
+    """A failure already phrased for the user, with its exit status.
+
+    Attributes:
+        exit_code: The process exit status.
+        task_id: The task concerned, when known.
+    """
+
+    def __init__(self, message: str, exit_code: int, *, task_id: str | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.task_id = task_id
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ._closing import Closing
 from ._destination import check_destination, target_path
 from ._download import ProgressCallback, describe_os_error, stream_to_file
 from ._exceptions import (
+    AmbiguousSubmitError,
     BadRequestError,
     InvalidInputError,
     LumaConnectionError,
@@ -36,6 +37,7 @@ from ._exceptions import (
 )
 from ._exchange import Call, Done, Follow, Judge, Wait, ambiguous, build_retry
 from ._ids import check_task_id
+from ._journal import Journal, default_journal, journal_enabled
 from ._models import GenerationOptions, GenerationRequest, Task, TaskState
 from ._polling import PollPolicy
 from ._text import Redactor, preview
@@ -173,6 +175,9 @@ class LumaClient(Closing):
         allow_private_urls: Whether redirects and video links may lead to loopback or private
             addresses. The default allows them only when the gateway itself is on one (a
             simulator, a gateway on your network).
+        journal: Where paid requests are recorded before they are sent (see
+            [`Journal`][luma_tools.Journal]): the default journal unless
+            `LUMA_TOOLS_JOURNAL=off`; `False` for none, or a `Journal` of your own.
 
     Example:
         ```python
@@ -197,6 +202,7 @@ class LumaClient(Closing):
         max_connections: int = 10,
         verify: bool | str = True,
         allow_private_urls: bool | None = None,
+        journal: Journal | bool | None = None,
     ) -> None:
         self.api_key = _resolve_api_key(api_key)
         self.base_url = _resolve_base_url(base_url)
@@ -216,6 +222,11 @@ class LumaClient(Closing):
         self._redact.add(self.api_key.get_secret_value())
         self._saved: dict[Path, str] = {}  # files this client saved, and from which task
         self._saved_lock = threading.Lock()
+        if journal is None:
+            journal = journal_enabled()
+        self.journal: Journal | None = (
+            journal if isinstance(journal, Journal) else default_journal() if journal else None
+        )
         self._session = build_session(
             pool_size=max_connections,
             user_agent=f"luma-tools/{__version__} python-requests/{requests.__version__}",
@@ -283,30 +294,86 @@ class LumaClient(Closing):
         options: dict[str, Any],
         *,
         task_id: str | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        item: tuple[str, str, int] | None = None,
     ) -> Task:
-        """Send a paid request once; its outcome is a task or a clear error, never a repeat."""
+        """Send a paid request once; its outcome is a task or a clear error, never a repeat.
+
+        The journal records the request before it goes out (if it cannot, nothing is sent),
+        then what became of it.
+        """
         request = GenerationRequest.build(user_prompt=prompt, **options)
+        body = request.to_body(bool_as_string=self.bool_as_string)
         call = Call(
             "POST",
             self._api + path,
-            request.to_body(bool_as_string=self.bool_as_string),
+            body,
             operation=operation,
             task_id=task_id,
             prompt=request.user_prompt,
             sent_at=datetime.now(UTC),
         )
+        job = None
+        if self.journal is not None:
+            run, key, attempt = item if item is not None else (None, None, 1)
+            job = self.journal.intent(
+                operation=operation,
+                gateway=self.base_url,
+                body=body,
+                redact=self._redact,
+                extends=task_id,
+                dest=dest,
+                run=run,
+                key=key,
+                attempt=attempt,
+            )
         try:
             data = self._call(call)
+            task = self._task_of_reply(call, data)
         except KeyboardInterrupt:
-            if last_request_sent():
-                raise SubmitInterrupted(
-                    ambiguous(call, "it was interrupted (Ctrl-C) before the reply came back")
-                ) from None
+            if not last_request_sent():
+                self._record(job, "refused", LumaError("interrupted before it was sent"))
+                raise
+            error = ambiguous(call, "it was interrupted (Ctrl-C) before the reply came back")
+            self._record(job, "ambiguous", error)
+            raise SubmitInterrupted(error) from None
+        except AmbiguousSubmitError as exc:
+            self._record(job, "ambiguous", exc)
             raise
+        except LumaError as exc:
+            self._record(job, "refused", exc)
+            raise
+        self._record(job, "created", task)
+        return task
+
+    def _task_of_reply(self, call: Call, data: Any) -> Task:
         try:
             return Task.from_payload(data)
         except (ValueError, TypeError, RecursionError) as exc:
             raise ambiguous(call, f"the reply holds no usable task ({exc})") from None
+
+    def _record(self, job: int | None, outcome: str, what: Any) -> None:
+        """Write a request's outcome to the journal; a failure to do so never loses the task."""
+        if job is None or self.journal is None:
+            return
+        try:
+            if outcome == "created":
+                self.journal.created(job, what)
+            elif outcome == "ambiguous":
+                self.journal.ambiguous(job, what)
+            else:
+                self.journal.refused(job, what)
+        except LumaError as exc:
+            log.warning("could not record job %s as %s in the journal: %s", job, outcome, exc)
+
+    def _journal_write(self, write: Callable[[Journal], None]) -> None:
+        """A journal update after the fact (a state seen, a file saved): never fatal."""
+        if self.journal is None:
+            return
+        try:
+            write(self.journal)
+        except LumaError as exc:
+            log.warning("could not update the journal: %s", exc)
 
     def _read(self, path: str, task_id: str, *, deadline: float | None = None) -> Any:
         return self._call(Call("GET", self._api + path, task_id=task_id), deadline=deadline)
@@ -319,6 +386,7 @@ class LumaClient(Closing):
         prompt: str,
         *,
         notify: NotifyListenerLike | None = None,
+        dest: str | os.PathLike[str] | None = None,
         **options: Unpack[GenerationOptions],
     ) -> Task:
         """Start generating a video. Returns at once with the new (queued) task.
@@ -332,6 +400,8 @@ class LumaClient(Closing):
             notify: A running [`NotifyListener`][luma_tools.webhooks.NotifyListener]: its URL
                 becomes the `notify_hook`, so that `wait(task, listener=...)` can return as
                 soon as the gateway calls back.
+            dest: Where the video is headed, if you know: recorded in the journal so that
+                `luma-tools resume` can finish the job after a crash (nothing is downloaded).
             **options: `aspect_ratio`, `expand_prompt`, `loop`, `image_url`, `image_end_url`
                 (http(s) URL, data URI or local image path), `notify_hook`, `model_name`,
                 `duration`, `resolution`.
@@ -355,9 +425,16 @@ class LumaClient(Closing):
             options["notify_hook"] = notify.url
             # The token in the callback URL is a secret too, should a gateway echo it.
             self._redact.add(notify.url.rstrip("/").rsplit("/", 1)[-1])
-        return self._submit("create", "/generations", prompt, dict(options))
+        return self._submit("create", "/generations", prompt, dict(options), dest=dest)
 
-    def extend(self, task_id: str, prompt: str, **options: Unpack[GenerationOptions]) -> Task:
+    def extend(
+        self,
+        task_id: str,
+        prompt: str,
+        *,
+        dest: str | os.PathLike[str] | None = None,
+        **options: Unpack[GenerationOptions],
+    ) -> Task:
         """Continue a completed video by about 5 seconds; returns the new task.
 
         Takes the same `**options` as [`create`][luma_tools.LumaClient.create] (there is no
@@ -371,6 +448,7 @@ class LumaClient(Closing):
             prompt,
             dict(options),
             task_id=task_id,
+            dest=dest,
         )
 
     def get(self, task_id: str, *, deadline: float | None = None) -> Task:
@@ -390,11 +468,13 @@ class LumaClient(Closing):
         data = self._read(f"/generations/{quote(task_id)}", task_id, deadline=deadline)
         try:
             # The reply is about the task asked for, whatever id it claims (`../../x` included).
-            return Task.from_payload(data, task_id=task_id)
+            task = Task.from_payload(data, task_id=task_id)
         except (ValueError, TypeError, RecursionError) as exc:
             raise ServerError(
                 f"The gateway's reply has no usable task ({exc})", task_id=task_id
             ) from None
+        self._journal_write(lambda journal: journal.seen(task))
+        return task
 
     def download_url(self, task_id: str, *, deadline: float | None = None) -> str:
         """Ask the gateway for a fresh, unwatermarked download link (valid about an hour).
@@ -614,6 +694,7 @@ class LumaClient(Closing):
             if current.state is not TaskState.COMPLETED:
                 raise TaskNotReadyError(current)
             check_destination(target, overwrite=overwrite)
+            self._journal_write(lambda journal: journal.headed(current.id, target))
             source = self._source_url(current)
             target.parent.mkdir(parents=True, exist_ok=True)
             path = stream_to_file(
@@ -625,7 +706,10 @@ class LumaClient(Closing):
                 max_seconds=max_seconds,
                 overwrite=overwrite,
                 allow_private=self.allow_private_urls,
-                already_saved=lambda path: self._saved.get(path) == current.id,
+                already_saved=lambda path: self._already_saved(current.id, path),
+                before_move=lambda path, size, sha: self._journal_write(
+                    lambda journal: journal.saving(current.id, path, size, sha)
+                ),
                 on_progress=on_progress,
             )
         except LumaError as exc:
@@ -636,6 +720,18 @@ class LumaClient(Closing):
         with self._saved_lock:
             self._saved[path] = current.id
         return path
+
+    def _already_saved(self, task_id: str, path: Path) -> bool:
+        """Whether `path` already holds this task's video (saved by this client, or recorded
+        in the journal by any process)."""
+        if self._saved.get(path) == task_id:
+            return True
+        if self.journal is None:
+            return False
+        try:
+            return self.journal.holds(task_id, path)
+        except (LumaError, OSError):
+            return False
 
     def _source_url(self, task: Task) -> str:
         """The task's own unwatermarked link, else a fresh one, else the watermarked one."""
@@ -681,7 +777,7 @@ class LumaClient(Closing):
         """
         timeout = _check_seconds("timeout", timeout)
         check_destination(dest, overwrite=overwrite)
-        task = self.create(prompt, **options)
+        task = self.create(prompt, dest=dest, **options)
         try:
             task = self.wait(task, timeout=timeout, on_update=on_update, on_poll=on_poll)
             return task, self.download(task, dest, overwrite=overwrite, on_progress=on_progress)

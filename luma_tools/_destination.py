@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from ._download import describe_os_error
@@ -28,6 +29,8 @@ __all__ = [
 
 #: Longest file name most file systems accept (NAME_MAX).
 MAX_FILE_NAME_BYTES = 255
+_PROBE_PREFIX = ".luma-tools-probe-"
+_STALE_PROBE_SECONDS = 60
 
 
 def check_file_name(field: str, name: str) -> str:
@@ -128,10 +131,20 @@ def check_destination(dest: str | os.PathLike[str], *, overwrite: bool = False) 
             hint="Choose another folder, or move the file out of the way",
         )
     try:
-        fd, probe = tempfile.mkstemp(prefix=".luma-tools-probe-", dir=existing)
+        fd, probe = tempfile.mkstemp(prefix=_PROBE_PREFIX, dir=existing)
     except OSError as exc:
         raise describe_os_error(exc, folder) from None
     os.close(fd)
     with contextlib.suppress(OSError):
         Path(probe).unlink()
+    _remove_stale_probes(existing)
     return folder
+
+
+def _remove_stale_probes(folder: Path) -> None:
+    # A process killed between making and removing its probe leaves it behind.
+    cutoff = time.time() - _STALE_PROBE_SECONDS
+    for probe in folder.glob(f"{_PROBE_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if probe.stat().st_mtime < cutoff:
+                probe.unlink()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import logging
 import os
@@ -174,12 +175,14 @@ class _Transfer:
         self.done = 0
         self.total: int | None = None
         self.resumable = True
+        self.digest = hashlib.sha256()
 
     def restart(self) -> None:
         self.out.seek(0)
         self.out.truncate()
         self.done = 0
         self.total = None
+        self.digest = hashlib.sha256()
 
     def attempt(self) -> None:
         """One GET from `self.done` onwards (following checked redirects)."""
@@ -284,6 +287,7 @@ class _Transfer:
                 if sniff_video(head) is None:
                     raise _NotVideo(f"the storage host sent {describe_bytes(head)}, not a video")
             self.out.write(chunk)
+            self.digest.update(chunk)
             self.done += len(chunk)
             if settings.on_progress is not None:
                 settings.on_progress(self.done, self.total)
@@ -329,6 +333,7 @@ def stream_to_file(
     overwrite: bool = False,
     allow_private: bool = False,
     already_saved: Callable[[Path], bool] | None = None,
+    before_move: Callable[[Path, int, str], None] | None = None,
     chunk_size: int = 1 << 20,
     max_resumes: int = 5,
     max_refreshes: int = 2,
@@ -347,6 +352,9 @@ def stream_to_file(
         allow_private: Whether links may point to loopback or private addresses.
         already_saved: Called (under the destination's lock) when `dest` exists: True if it is
             this very video, saved by an earlier call, which then returns at once.
+        before_move: Called with (dest, size, sha256 hex) once the file is complete, just
+            before it gets its name (a journal records it there, so that a crash right after
+            the move still knows the file).
         chunk_size: Bytes read and written at a time.
         max_resumes: Resumes allowed after dropped connections.
         max_refreshes: Fresh links fetched after refusals.
@@ -380,10 +388,28 @@ def stream_to_file(
                     f"{clean_text(str(dest), 200)} already exists", path=str(dest)
                 )
         return _download_locked(
-            session, url, dest, refresh_url, settings, overwrite, max_resumes, max_refreshes
+            session,
+            url,
+            dest,
+            refresh_url,
+            settings,
+            overwrite,
+            max_resumes,
+            max_refreshes,
+            before_move,
         )
     finally:
         lock.release()
+
+
+def _remove_stale_parts(dest: Path) -> None:
+    """Delete temporary files an earlier download to `dest` left behind (a killed process).
+
+    Called with the destination's lock held: no live download can be writing them.
+    """
+    for stale in dest.parent.glob(f".{glob.escape(dest.name[:200])}.*.part"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _download_locked(
@@ -395,7 +421,9 @@ def _download_locked(
     overwrite: bool,
     max_resumes: int,
     max_refreshes: int,
+    before_move: Callable[[Path, int, str], None] | None,
 ) -> Path:
+    _remove_stale_parts(dest)
     try:
         fd, part_name = tempfile.mkstemp(
             prefix=f".{dest.name[:200]}.", suffix=".part", dir=dest.parent
@@ -454,6 +482,8 @@ def _download_locked(
             os.fsync(out.fileno())
             # mkstemp makes the file private (0600); a saved video gets the usual mode.
             os.fchmod(out.fileno(), 0o666 & ~_UMASK)
+        if before_move is not None:
+            before_move(dest, transfer.done, transfer.digest.hexdigest())
         _move_into_place(part, dest, overwrite)
     except OSError as exc:
         part.unlink(missing_ok=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from . import _exceptions as errors
-from ._cli_errors import EXIT_CODES, describe, download_command, follow_command
+from ._cli_errors import EXIT_CODES, CliError, describe, download_command, follow_command
+from ._cli_jobs import register as register_journal_commands
 from ._client import GenerationOptions, LumaClient
 from ._models import ASPECT_RATIOS, Task
 from ._polling import PollPolicy
@@ -26,15 +27,6 @@ from ._version import __version__
 __all__ = ["EXIT_CODES", "main"]
 
 DEMO_PROMPT = "a paper boat drifting down a rain-soaked street at dusk, cinematic"
-
-
-class CliError(Exception):
-    """A failure already phrased for the user, with its exit status."""
-
-    def __init__(self, message: str, exit_code: int, *, task_id: str | None = None) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-        self.task_id = task_id
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report estimate_wait_seconds as null, like most gateways",
     )
+    _JOURNAL_COMMANDS.update(register_journal_commands(commands, common))
     return parser
+
+
+#: The journal's commands (jobs, resume, batch), filled in by `build_parser`.
+_JOURNAL_COMMANDS: dict[str, Any] = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,7 +512,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
-        COMMANDS[args.command](args, out)
+        if args.command in ("resume", "batch"):
+            _JOURNAL_COMMANDS[args.command](args, out, lambda: _client(args))
+        elif args.command == "jobs":
+            _JOURNAL_COMMANDS["jobs"](args, out)
+        else:
+            COMMANDS[args.command](args, out)
     except errors.SubmitInterrupted as interrupted:
         # Ctrl-C with a paid request on the wire: the same words and status as a lost reply.
         _fail_with(out, interrupted.error)
@@ -524,6 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.LumaError as exc:
         _fail_with(out, exc, output=getattr(args, "output", None))
     except CliError as exc:
+        if exc.exit_code == EXIT_CODES["ok"]:
+            out.note(str(exc))
+            return EXIT_CODES["ok"]
         _fail(out, str(exc), exc.exit_code, {"type": "CliError", "task_id": exc.task_id})
     except KeyboardInterrupt:
         _fail(out, "interrupted", EXIT_CODES["interrupted"])

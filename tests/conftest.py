@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
@@ -10,6 +12,13 @@ import pytest
 
 from luma_tools import LumaClient, PollPolicy
 from luma_tools.simulator import LumaSimulator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The journal and download locks live in luma-tools' home: never the real user folder in
+    # tests (subprocesses inherit it too). One per pytest process.
+    os.environ["LUMA_TOOLS_HOME"] = tempfile.mkdtemp(prefix="luma-tools-home-")
+
 
 #: Polls fast enough for the simulator's sub-second jobs.
 FAST_POLL = PollPolicy(first_delay=0.05, min_interval=0.05, max_interval=0.2, jitter=0.1)

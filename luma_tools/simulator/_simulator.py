@@ -376,6 +376,22 @@ class LumaSimulator:
         )
         return task.id
 
+    def task_log(self) -> list[dict[str, str]]:
+        """What a gateway's dashboard shows: every task made, oldest first.
+
+        This is where a user looks up a create whose reply was lost (an ambiguous create):
+        the prompt and the time identify the task, and its id can then be attached to the
+        journal entry (`luma-tools jobs attach`).
+
+        Returns:
+            One dict per task: ``id``, ``prompt`` and ``state``.
+        """
+        now = time.monotonic()
+        return [
+            {"id": task.id, "prompt": task.prompt, "state": task.snapshot(now).state}
+            for task in self._store.all()
+        ]
+
     def task_state(self, task_id: str) -> str:
         """The task's current state, in the vocabulary the query endpoint uses now.
 
