@@ -28,8 +28,16 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise missing_extra("simulator", "luma_tools.simulator", exc) from exc
 
 from ._faults import Faults
+from ._media import write_test_video
 from ._records import HookDelivery, RecordedRequest
 from ._shapes import Shapes
 from ._simulator import LumaSimulator
 
-__all__ = ["Faults", "HookDelivery", "LumaSimulator", "RecordedRequest", "Shapes"]
+__all__ = [
+    "Faults",
+    "HookDelivery",
+    "LumaSimulator",
+    "RecordedRequest",
+    "Shapes",
+    "write_test_video",
+]
