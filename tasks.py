@@ -103,7 +103,8 @@ def ensure_env(extras: str) -> None:
     log = VENV / "pip-install.log"
     say(
         f"installing luma-tools[{extras}] and its dependencies into {VENV.name}/ "
-        f"(first run only; a few minutes for [dev]; log: {log.relative_to(ROOT)})"
+        f"(on first use and after pyproject.toml changes; a few minutes for [dev]; "
+        f"log: {log.relative_to(ROOT)})"
     )
     code = run_with_heartbeat(
         [
