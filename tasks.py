@@ -6,7 +6,7 @@
     python3 tasks.py test --with-browser   # also install Debian's chromium for the browser tests
     python3 tasks.py lint    # ruff and mypy --strict
     python3 tasks.py docs    # mkdocs build --strict (offline); open site/index.html
-    python3 tasks.py docs --serve   # the docs at http://127.0.0.1:8000/, rebuilt on edits
+    python3 tasks.py docs --serve   # the docs at http://127.0.0.1:8000/docs/, rebuilt on edits
     python3 tasks.py bench   # the benchmarks; writes docs/benchmarks.md
 
 Each task creates `.venv/` on first use and installs the project into it (again only when
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import venv
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +36,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() not in {"", "0", "false", "no"}
 #: Seconds between "still installing" lines while a quiet install runs.
 HEARTBEAT_SECONDS = 10.0
+DOCS_ADDRESS = "127.0.0.1:8000"
 
 
 def say(message: str) -> None:
@@ -192,16 +195,25 @@ def task_lint(args: list[str]) -> int:
     )
 
 
+def docs_path() -> str:
+    """The path the docs are served under: that of `site_url` in mkdocs.yml (`/docs/`)."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    found = re.search(r"^site_url:\s*(\S+)", config, flags=re.MULTILINE)
+    path = urllib.parse.urlsplit(found.group(1)).path if found else "/"
+    return path if path.endswith("/") else path + "/"
+
+
 def task_docs(args: list[str]) -> int:
     ensure_env("dev")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # an end-of-life banner, not a problem
     if "--serve" in args:
         args = [arg for arg in args if arg != "--serve"]
-        say("serving the docs at http://127.0.0.1:8000/ (Ctrl-C to stop)")
+        say(f"serving the docs at http://{DOCS_ADDRESS}{docs_path()} (Ctrl-C to stop)")
         try:
-            return run(BIN / "mkdocs", "serve", "--strict", "-a", "127.0.0.1:8000", *args)
+            return run(BIN / "mkdocs", "serve", "--strict", "-a", DOCS_ADDRESS, *args, env=env)
         except KeyboardInterrupt:
             return 0
-    code = run(BIN / "mkdocs", "build", "--strict", *args)
+    code = run(BIN / "mkdocs", "build", "--strict", *args, env=env)
     if code == 0:
         say(f"built the docs: open {ROOT / 'site' / 'index.html'} (works from disk)")
     return code
