@@ -16,19 +16,11 @@ import time
 from pathlib import Path
 
 from luma_tools import LumaClient
-from luma_tools.simulator import LumaSimulator
+from luma_tools.simulator import LumaSimulator, write_test_video
 
 from ._common import Row, Section, median, mib, run_child
 
 CURL = "/usr/bin/curl"
-
-
-def _make_file(path: Path, size: int) -> None:
-    # Random data, so nothing on the way can compress it.
-    block = os.urandom(1 << 20)
-    with path.open("wb") as out:
-        for _ in range(size >> 20):
-            out.write(block)
 
 
 def _sha256(path: Path) -> str:
@@ -73,7 +65,8 @@ def run(quick: bool = False) -> Section:
     where = _workdir(size)
     with tempfile.TemporaryDirectory(prefix="luma-bench-", dir=where) as tmp:
         source = Path(tmp) / "source.mp4"
-        _make_file(source, size)
+        # Random media data (nothing on the way can compress it) in MP4 boxes the client accepts.
+        write_test_video(source, size)
         with LumaSimulator(video_path=source) as sim:
             task_id = sim.add_task(state="completed")
             with LumaClient(sim.api_key, sim.base_url) as client:
