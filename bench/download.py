@@ -23,6 +23,11 @@ from ._common import Row, Section, median, mib, run_child
 CURL = "/usr/bin/curl"
 
 
+def _make_file(path: Path, size: int) -> None:
+    # A valid MP4 (clients check) whose media data is random, so nothing can compress it.
+    write_test_video(path, size)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -65,8 +70,7 @@ def run(quick: bool = False) -> Section:
     where = _workdir(size)
     with tempfile.TemporaryDirectory(prefix="luma-bench-", dir=where) as tmp:
         source = Path(tmp) / "source.mp4"
-        # Random media data (nothing on the way can compress it) in MP4 boxes the client accepts.
-        write_test_video(source, size)
+        _make_file(source, size)
         with LumaSimulator(video_path=source) as sim:
             task_id = sim.add_task(state="completed")
             with LumaClient(sim.api_key, sim.base_url) as client:
