@@ -26,9 +26,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ConfigDict
+
+from ._extras import missing_extra
+
+try:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable, RunnableConfig
+except ImportError as exc:
+    raise missing_extra("langchain", "luma_tools.chains", exc) from exc
 
 from ._batch import item_key, plan_item
 from ._client import GenerationOptions, LumaClient, PollEvent

@@ -180,22 +180,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--prompt", default=DEMO_PROMPT, help="the prompt to 'generate'")
 
-    sub = command("simulator", "Serve the embedded gateway simulator until Ctrl-C.")
-    sub.add_argument("--host", default="127.0.0.1")
-    sub.add_argument("--port", type=int, default=8765)
-    sub.add_argument(
-        "--sim-api-key",
-        dest="sim_api_key",
-        metavar="KEY",
-        help="key the simulator accepts (default: random)",
-    )
-    sub.add_argument("--queue-seconds", type=float, default=3.0)
-    sub.add_argument("--run-seconds", type=float, default=10.0)
-    sub.add_argument(
-        "--no-estimate",
-        action="store_true",
-        help="report estimate_wait_seconds as null, like most gateways",
-    )
+    simulator_help = "Serve the embedded gateway simulator until Ctrl-C."
+    try:
+        # The flags are the simulator's own, shared with `python -m luma_tools.simulator`.
+        from .simulator._cli import add_arguments as add_simulator_arguments
+    except ImportError:
+        # No [simulator] extra, so its flags are unknown: take every argument as a plain word
+        # (no option prefix can match), so the command reports what to install rather than
+        # "unrecognized arguments".
+        fallback = commands.add_parser(
+            "simulator", help=simulator_help, prefix_chars="\0", add_help=False
+        )
+        fallback.add_argument("arguments", nargs="*")
+    else:
+        add_simulator_arguments(command("simulator", simulator_help), standalone=False)
     _JOURNAL_COMMANDS.update(register_journal_commands(commands, common))
     return parser
 
@@ -423,33 +421,23 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> None:
                 overwrite=True,
                 timeout=60,
             )
+    from ._invocation import cli_command
+
+    # The command as it will run from here: `luma-tools` is often not on PATH (an inactive venv).
     out.note(
-        "Done. Next: set LUMA_BASE_URL and LUMA_API_KEY for your gateway and run "
-        'luma-tools generate "your prompt" -o video.mp4'
+        "Done. Next: set LUMA_BASE_URL and LUMA_API_KEY for your gateway, then run:\n"
+        f'  {cli_command()} generate "your prompt" -o video.mp4'
     )
 
 
 def cmd_simulator(args: argparse.Namespace, out: Output) -> None:
-    simulator = _load_simulator()
-    sim = simulator(
-        api_key=args.sim_api_key,
-        host=args.host,
-        port=args.port,
-        queue_seconds=args.queue_seconds,
-        run_seconds=args.run_seconds,
-        estimate=not args.no_estimate,
-    )
-    sim.start()
-    out.result(
-        f"Luma gateway simulator at {sim.base_url} (Ctrl-C to stop)\n"
-        f"  export LUMA_BASE_URL={sim.base_url}\n  export LUMA_API_KEY={sim.api_key}",
-        {"base_url": sim.base_url, "api_key": sim.api_key},
-    )
-    sys.stdout.flush()
+    _load_simulator()  # reports a missing [simulator] extra
+    from .simulator import _cli as simulator_cli
+
     try:
-        sim.serve_forever()
-    finally:
-        sim.stop()
+        simulator_cli.run(args)
+    except simulator_cli.SimulatorCliError as exc:
+        raise CliError(str(exc), EXIT_CODES["usage"]) from None
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {

@@ -20,10 +20,12 @@ meet over HTTP, so the simulator can catch the client's mistakes.
 
 from __future__ import annotations
 
+from .._extras import missing_extra
+
 try:
     import werkzeug  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError("The simulator needs werkzeug: pip install 'luma-tools[simulator]'") from exc
+    raise missing_extra("simulator", "luma_tools.simulator", exc) from exc
 
 from ._faults import Faults
 from ._media import write_test_video

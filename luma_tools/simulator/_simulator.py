@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import secrets
 import signal
@@ -118,8 +119,8 @@ class LumaSimulator:
             log_requests: Let werkzeug log every request to stderr.
 
         Raises:
-            ValueError: If a duration is negative or ``time_scale``/``link_ttl_seconds``
-                is not positive.
+            ValueError: If a duration is negative or not finite, or
+                ``time_scale``/``link_ttl_seconds`` is not positive.
             FileNotFoundError: If ``video_path`` does not exist.
         """
         for name, value in [
@@ -127,11 +128,11 @@ class LumaSimulator:
             ("run_seconds", run_seconds),
             ("url_delay_seconds", url_delay_seconds),
         ]:
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value}")
-        if time_scale <= 0:
-            raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        if link_ttl_seconds <= 0:
+            if not value >= 0 or math.isinf(value):  # `not >=` also catches nan
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not time_scale > 0 or math.isinf(time_scale):
+            raise ValueError(f"time_scale must be a finite number > 0, got {time_scale}")
+        if not link_ttl_seconds > 0:
             raise ValueError(f"link_ttl_seconds must be > 0, got {link_ttl_seconds}")
         self._api_key = api_key if api_key is not None else "sim-" + secrets.token_hex(16)
         self._host = host
