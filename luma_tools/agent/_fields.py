@@ -1,25 +1,63 @@
-"""Argument types shared by the tool schemas; each carries the description the model reads."""
+"""Argument types of the tool schemas; each carries the description the model reads.
+
+Arguments come from a model, so they are untrusted: a file name must stay a plain name, an
+image path must be a path (no NUL byte), and every refusal names the field and the fix.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from ._names import MAX_WAIT_SECONDS, QUERY_TOOL
 
 __all__ = [
     "AspectRatioArg",
     "DurationArg",
     "ExpandPromptArg",
+    "FilenameArg",
     "ImageArg",
     "ImageEndArg",
     "LoopArg",
     "ModelNameArg",
     "NotifyHookArg",
+    "OverwriteArg",
     "PromptArg",
     "ResolutionArg",
     "TaskIdArg",
     "VideoOptions",
+    "WaitSecondsArg",
 ]
+
+#: Longest file name most file systems accept, in bytes of UTF-8.
+MAX_FILENAME_BYTES = 255
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("contains a NUL byte or another control character; pass a plain path")
+    return value
+
+
+def _plain_file_name(value: str | None) -> str | None:
+    """A plain `.mp4` file name, or a ValueError saying what to pass instead."""
+    if value is None:
+        return None
+    name = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError("contains a NUL byte or another control character; use a plain name")
+    if not name or name in {".", ".."} or "/" in name or "\\" in name:
+        raise ValueError("use a plain file name such as 'fox.mp4', without folders")
+    name = name if name.lower().endswith(".mp4") else f"{name}.mp4"
+    size = len(name.encode("utf-8"))
+    if size > MAX_FILENAME_BYTES:
+        raise ValueError(
+            f"is {size} bytes long; file names are at most {MAX_FILENAME_BYTES} bytes, so "
+            "use a short name such as 'fox.mp4'"
+        )
+    return name
+
 
 PromptArg = Annotated[
     str,
@@ -50,10 +88,12 @@ LoopArg = Annotated[
 ]
 ImageArg = Annotated[
     str | None,
+    AfterValidator(_no_control_characters),
     Field(description="Optional start frame: an https image URL or a local image file path."),
 ]
 ImageEndArg = Annotated[
     str | None,
+    AfterValidator(_no_control_characters),
     Field(description="Optional end frame: an https image URL or a local image file path."),
 ]
 ModelNameArg = Annotated[
@@ -71,6 +111,26 @@ NotifyHookArg = Annotated[
         description="Optional https URL the gateway POSTs to when the task changes state. "
         "Only set it if the user gave you one."
     ),
+]
+WaitSecondsArg = Annotated[
+    int,
+    Field(
+        ge=0,
+        description=f"Seconds to wait for the state to change before answering (0 to "
+        f"{MAX_WAIT_SECONDS}; larger values are capped). Use {MAX_WAIT_SECONDS} while the "
+        f"task is queued or running instead of calling {QUERY_TOOL} again right away.",
+    ),
+]
+FilenameArg = Annotated[
+    str | None,
+    AfterValidator(_plain_file_name),
+    Field(
+        description="Optional file name such as 'fox.mp4' (a plain name, no folders). "
+        "Default: '<task_id>.mp4'.",
+    ),
+]
+OverwriteArg = Annotated[
+    bool, Field(description="Replace an existing file of that name. Default false.")
 ]
 
 

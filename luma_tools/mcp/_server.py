@@ -1,0 +1,158 @@
+"""The MCP server: the four tools of `luma_tools.agent`, served with the official `mcp` SDK.
+
+It is the SDK's low-level `Server`, not `FastMCP`, because the tools' schemas, validation and
+error texts are declared once in the core: FastMCP would derive its own schema from a function
+signature and phrase argument errors its own way. Each call runs in a worker thread
+(`anyio.to_thread`): the client is blocking, and a blocking call on the event loop would
+freeze every session of the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp import types
+from mcp.server.lowlevel import Server
+
+from .._version import __version__
+from ..agent import (
+    CREATE_TOOL,
+    DOWNLOAD_TOOL,
+    MAX_WAIT_SECONDS,
+    QUERY_TOOL,
+    TOOL_SPECS,
+    AgentTools,
+    ProgressUpdate,
+    ToolResult,
+    ToolSpec,
+)
+
+__all__ = ["SERVER_NAME", "build_server", "list_tools", "to_call_result"]
+
+log = logging.getLogger("luma_tools")
+
+SERVER_NAME = "luma-tools"
+INSTRUCTIONS = (
+    f"Make short AI videos with Luma. {CREATE_TOOL} starts one (billed per call) and returns a "
+    f"task id at once; then call {QUERY_TOOL} with wait_seconds={MAX_WAIT_SECONDS} until it is "
+    f"completed (1-5 minutes), then {DOWNLOAD_TOOL}. Every result ends with the next step."
+)
+
+
+def list_tools() -> list[types.Tool]:
+    """The four tools as MCP lists them: the core's schemas and descriptions, plus hints."""
+    return [_tool(spec) for spec in TOOL_SPECS]
+
+
+def _tool(spec: ToolSpec) -> types.Tool:
+    return types.Tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        inputSchema=spec.input_schema,
+        outputSchema=spec.output_schema,
+        annotations=types.ToolAnnotations(
+            title=spec.title,
+            readOnlyHint=spec.read_only,
+            destructiveHint=spec.destructive,
+            idempotentHint=not spec.paid,
+            openWorldHint=True,
+        ),
+    )
+
+
+def to_call_result(result: ToolResult) -> types.CallToolResult:
+    """A core result as MCP's: the text, the structured content, a link to a saved file."""
+    content: list[types.ContentBlock] = [types.TextContent(type="text", text=result.content)]
+    if result.file is not None and result.data is not None:
+        content.append(
+            types.ResourceLink(
+                type="resource_link",
+                uri=result.file.as_uri(),
+                name=result.file.name,
+                title=f"Video {result.file.name}",
+                mimeType="video/mp4",
+                size=result.data.get("bytes"),
+            )
+        )
+    return types.CallToolResult(
+        content=content,
+        structuredContent=None if result.is_error else result.data,
+        isError=result.is_error,
+    )
+
+
+def build_server(tools: AgentTools, *, name: str = SERVER_NAME) -> Server[Any, Any]:
+    """An MCP server serving `tools` (run it over stdio or streamable HTTP).
+
+    Args:
+        tools: The core, with its client, folders and spend guard; one for the server's life,
+            so the guard counts across every session.
+        name: The server name clients show.
+
+    Example:
+        ```python
+        from luma_tools.agent import AgentTools
+        from luma_tools.mcp import build_server
+
+        server = build_server(AgentTools(client, output_dir="videos"))
+        assert server.name == "luma-tools"
+        ```
+    """
+    server: Server[Any, Any] = Server(name, version=__version__, instructions=INSTRUCTIONS)
+
+    @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
+    async def _list_tools() -> list[types.Tool]:
+        return list_tools()
+
+    # validate_input=False: the core validates, so a bad argument gets the same advice here
+    # as from the LangChain tools, not a JSON Schema library's wording.
+    @server.call_tool(validate_input=False)  # type: ignore[untyped-decorator]
+    async def _call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        progress = _progress_sender(server)
+        cancel = threading.Event()
+        try:
+            result = await anyio.to_thread.run_sync(
+                functools.partial(tools.run, name, arguments, progress=progress, cancel=cancel),
+                abandon_on_cancel=True,  # a cancelled call stops waiting; `cancel` ends it
+            )
+        finally:
+            cancel.set()
+        return to_call_result(result)
+
+    return server
+
+
+def _progress_sender(server: Server[Any, Any]) -> Any:
+    """A progress sink sending MCP progress notifications, or None if the client asked for
+    none (no progress token). It is called from the worker thread."""
+    context = server.request_context
+    token = context.meta.progressToken if context.meta else None
+    if token is None:
+        return None
+    session, request_id = context.session, str(context.request_id)
+    last = -1.0
+
+    def send(update: ProgressUpdate) -> None:
+        nonlocal last
+        if update.progress <= last:  # MCP progress must grow (a resumed download may not)
+            return
+        last = update.progress
+        anyio.from_thread.run(
+            functools.partial(
+                session.send_progress_notification,
+                progress_token=token,
+                progress=update.progress,
+                total=update.total,
+                message=update.message,
+                related_request_id=request_id,
+            )
+        )
+
+    return send
