@@ -27,7 +27,7 @@ from .._exceptions import (
 )
 from .._models import Task, TaskState
 from ._files import download_target, local_image
-from ._guard import SpendGuard
+from ._guard import SpendGuard, paid_calls
 from ._inputs import (
     LumaCreateVideoInput,
     LumaDownloadVideoInput,
@@ -256,7 +256,7 @@ class AgentTools:
         spent = self.guard.estimate(self.guard.used)
         if spent is None:
             return ""
-        return f" Estimated cost so far: {spent} for {self.guard.used} paid calls."
+        return f" Estimated cost so far: {spent} for {paid_calls(self.guard.used)}."
 
     def _wait_for_change(
         self, task: Task, budget: float, report: ProgressSink, stop: threading.Event
@@ -286,6 +286,14 @@ class AgentTools:
                 )
             )
 
+        report(
+            ProgressUpdate(
+                f"task {task.id}: {task.state.value}, waiting up to {budget:.0f} s for a change",
+                0,
+                budget,
+                {"tool": QUERY_TOOL, "task_id": task.id, "state": task.state.value, "polls": 0},
+            )
+        )
         try:
             return self.client.wait(
                 task, timeout=budget, on_update=on_update, on_poll=on_poll, cancel=stop

@@ -40,6 +40,7 @@ def local_image(field: str, value: str, image_dir: Path | None) -> str:
         root = image_dir.expanduser().resolve()
         path = Path(value).expanduser()
         path = (path if path.is_absolute() else root / path).resolve()
+        path.exists()  # raises for a name too long, where the core would fail obscurely
     except (OSError, ValueError, RuntimeError) as exc:  # too long, a loop of links...
         raise InvalidInputError(
             field, f"is not a usable path ({type(exc).__name__})", hint="Pass a short file path"

@@ -21,7 +21,7 @@ from .. import _exceptions as errors
 from ._names import EXTEND_TOOL
 from ._text import quote
 
-__all__ = ["SpendGuard", "SpendLimitError", "describe_paid_call"]
+__all__ = ["SpendGuard", "SpendLimitError", "describe_paid_call", "paid_calls"]
 
 # Replies that prove the gateway refused the request, so nothing was created or billed.
 # Anything else (success, a lost reply, a 5xx, an unforeseen error) may have been billed.
@@ -35,6 +35,11 @@ _REFUSALS: tuple[type[BaseException], ...] = (
     errors.LumaConnectionError,  # raised for a paid request only when it was never sent
     ValidationError,
 )
+
+
+def paid_calls(count: int) -> str:
+    """`"1 paid call"`, `"3 paid calls"`."""
+    return f"{count} paid call{'' if count == 1 else 's'}"
 
 
 class SpendLimitError(errors.LumaError):
@@ -52,7 +57,7 @@ class SpendLimitError(errors.LumaError):
         self.cost = cost
         spent = f" (about {cost})" if cost else ""
         super().__init__(
-            f"Spend limit reached: {used} paid video calls{spent} of at most {limit}",
+            f"Spend limit reached: {paid_calls(used)}{spent} of at most {limit}",
             hint="Ask the user before making more videos; only they can raise the limit",
         )
 
@@ -183,8 +188,8 @@ def describe_paid_call(name: str, arguments: Mapping[str, Any], guard: SpendGuar
     cost = guard.estimate()
     if cost:
         lines.append(f"Estimated cost: {cost} (your price per video)")
-    spent = guard.estimate(guard.used)
-    so_far = f"{guard.used} paid calls so far" + (f" (about {spent})" if spent else "")
+    spent = guard.estimate(guard.used) if guard.used else None
+    so_far = f"{paid_calls(guard.used)} so far" + (f" (about {spent})" if spent else "")
     if guard.max_creates is not None:
         so_far += f", limit {guard.max_creates}"
     lines.append(so_far)

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TOKEN_ENV", "add_arguments", "parse_http_address", "run"]
+from ._address import is_loopback, parse_http_address
+
+__all__ = ["TOKEN_ENV", "add_arguments", "run"]
 
 #: The environment variable holding the bearer token (safer than --token: `ps` shows flags).
 TOKEN_ENV = "LUMA_MCP_TOKEN"
@@ -67,21 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_http_address(value: str) -> tuple[str, int]:
-    """`HOST:PORT`, `[::1]:PORT` or `PORT` as (host, port).
-
-    Raises:
-        ValueError: Not an address with a port from 0 to 65535.
-    """
-    host, sep, port_text = value.strip().rpartition(":")
-    if not sep:
-        host, port_text = "", value.strip()
-    host = host.strip() or "127.0.0.1"
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"--http {value!r}: give HOST:PORT with a port from 0 to 65535")
-    return host, int(port_text)
-
-
 def _usage(message: str) -> Exception:
     from ..cli import EXIT_CODES, CliError
 
@@ -89,8 +76,6 @@ def _usage(message: str) -> Exception:
 
 
 def _token(args: argparse.Namespace, host: str) -> str | None:
-    from ._transports import is_loopback
-
     token = (args.token or os.environ.get(TOKEN_ENV) or "").strip() or None
     if token is not None and (
         len(token) < _MIN_TOKEN_CHARS or any(c.isspace() or not c.isprintable() for c in token)
@@ -118,18 +103,22 @@ def _folders(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return output_dir, image_dir
 
 
+def _guard(args: argparse.Namespace) -> Any:
+    from ..agent import SpendGuard
+
+    if args.max_creates is not None and args.max_creates < 0:
+        raise _usage("--max-creates must be 0 or more")
+    price = args.price_per_video
+    if price is not None and not (price >= 0 and price != float("inf")):
+        raise _usage("--price-per-video must be a price of 0 or more")
+    if not args.currency.strip():
+        raise _usage("--currency is blank")
+    return SpendGuard(args.max_creates, price_per_video=price, currency=args.currency)
+
+
 def run(args: argparse.Namespace, out: Any) -> None:
     """Run `luma-tools mcp` until the client disconnects (stdio) or Ctrl-C (HTTP)."""
-    try:
-        import anyio
-
-        from ._server import build_server
-        from ._transports import serve_http, serve_stdio
-    except ImportError:
-        raise _usage("the MCP server needs the mcp extra: pip install 'luma-tools[mcp]'") from None
-    from .._client import LumaClient
-    from ..agent import AgentTools, SpendGuard
-
+    # Check the settings first: a refusal needs no SDK, and comes at once.
     address = None
     if args.http:
         try:
@@ -138,9 +127,17 @@ def run(args: argparse.Namespace, out: Any) -> None:
             raise _usage(str(exc)) from None
     token = _token(args, address[0]) if address else None
     output_dir, image_dir = _folders(args)
-    guard = SpendGuard(
-        args.max_creates, price_per_video=args.price_per_video, currency=args.currency
-    )
+    guard = _guard(args)
+    try:
+        import anyio
+
+        from ._server import build_server
+        from ._transports import serve_http, serve_stdio
+    except ImportError:
+        raise _usage("the MCP server needs the mcp extra: pip install 'luma-tools[mcp]'") from None
+    from .._client import LumaClient
+    from ..agent import AgentTools
+
     simulator = _start_simulator() if args.simulator else None
     try:
         if simulator is not None:
@@ -174,7 +171,7 @@ def _start_simulator() -> Any:
         raise _usage(
             "--simulator needs the simulator extra: pip install 'luma-tools[mcp,simulator]'"
         ) from None
-    simulator = LumaSimulator()
+    simulator = LumaSimulator(queue_seconds=3, run_seconds=10)  # the pace of a fast gateway
     simulator.start()
     sys.stderr.write(f"luma-tools mcp: offline, on a simulator at {simulator.base_url}\n")
     return simulator

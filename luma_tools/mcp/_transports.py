@@ -8,7 +8,6 @@ web pages from reaching the server through the user's browser.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,20 +22,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["MCP_PATH", "http_app", "is_loopback", "serve_http", "serve_stdio"]
+from ._address import is_loopback
+
+__all__ = ["MCP_PATH", "http_app", "serve_http", "serve_stdio"]
 
 #: Where the streamable HTTP endpoint lives.
 MCP_PATH = "/mcp"
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 async def serve_stdio(server: Server[Any, Any]) -> None:
