@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--currency", default="USD", help="unit of --price-per-video")
     parser.add_argument(
+        "--no-resource-links",
+        dest="resource_links",
+        action="store_false",
+        help="leave the link to the saved file out of download results (for clients that "
+        "hand links to the model as files, such as langchain-mcp-adapters)",
+    )
+    parser.add_argument(
         "--simulator",
         action="store_true",
         help="serve against an embedded gateway simulator (offline try-out; nothing billed)",
@@ -146,7 +153,7 @@ def run(args: argparse.Namespace, out: Any) -> None:
             client = LumaClient(getattr(args, "api_key", None), getattr(args, "base_url", None))
         with client:
             tools = AgentTools(client, output_dir=output_dir, image_dir=image_dir, guard=guard)
-            server = build_server(tools)
+            server = build_server(tools, resource_links=args.resource_links)
             if address is None:
                 anyio.run(serve_stdio, server)
             else:

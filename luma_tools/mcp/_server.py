@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +20,9 @@ import anyio.from_thread
 import anyio.to_thread
 from mcp import types
 from mcp.server.lowlevel import Server
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.shared.exceptions import McpError
+from pydantic import AnyUrl
 
 from .._version import __version__
 from ..agent import (
@@ -36,6 +40,10 @@ from ..agent import (
 __all__ = ["SERVER_NAME", "build_server", "list_tools", "to_call_result"]
 
 log = logging.getLogger("luma_tools")
+
+#: The largest saved video `resources/read` hands out (base64 in one JSON message).
+MAX_RESOURCE_BYTES = 64 * 2**20
+_RESOURCE_NOT_FOUND = -32002  # the MCP specification's code
 
 SERVER_NAME = "luma-tools"
 INSTRUCTIONS = (
@@ -67,10 +75,10 @@ def _tool(spec: ToolSpec) -> types.Tool:
     )
 
 
-def to_call_result(result: ToolResult) -> types.CallToolResult:
+def to_call_result(result: ToolResult, *, resource_links: bool = True) -> types.CallToolResult:
     """A core result as MCP's: the text, the structured content, a link to a saved file."""
     content: list[types.ContentBlock] = [types.TextContent(type="text", text=result.content)]
-    if result.file is not None and result.data is not None:
+    if resource_links and result.file is not None and result.data is not None:
         content.append(
             types.ResourceLink(
                 type="resource_link",
@@ -88,13 +96,21 @@ def to_call_result(result: ToolResult) -> types.CallToolResult:
     )
 
 
-def build_server(tools: AgentTools, *, name: str = SERVER_NAME) -> Server[Any, Any]:
+def build_server(
+    tools: AgentTools, *, name: str = SERVER_NAME, resource_links: bool = True
+) -> Server[Any, Any]:
     """An MCP server serving `tools` (run it over stdio or streamable HTTP).
+
+    A download's result links to the saved MP4 (`resource_link`); the videos this server
+    saved are listed as resources and can be read back (`resources/read`), and no other file.
 
     Args:
         tools: The core, with its client, folders and spend guard; one for the server's life,
             so the guard counts across every session.
         name: The server name clients show.
+        resource_links: Add the resource link to download results. Turn it off for clients
+            that pass links on to a model as files (langchain-mcp-adapters turns it into a
+            `file` content block with a `file://` URL, which model providers refuse).
 
     Example:
         ```python
@@ -106,6 +122,7 @@ def build_server(tools: AgentTools, *, name: str = SERVER_NAME) -> Server[Any, A
         ```
     """
     server: Server[Any, Any] = Server(name, version=__version__, instructions=INSTRUCTIONS)
+    saved: dict[str, Path] = {}  # file:// URI -> the video this server saved there
 
     @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
     async def _list_tools() -> list[types.Tool]:
@@ -124,7 +141,36 @@ def build_server(tools: AgentTools, *, name: str = SERVER_NAME) -> Server[Any, A
             )
         finally:
             cancel.set()
-        return to_call_result(result)
+        if result.file is not None:
+            saved[result.file.as_uri()] = result.file
+        return to_call_result(result, resource_links=resource_links)
+
+    @server.list_resources()  # type: ignore[no-untyped-call,untyped-decorator]
+    async def _list_resources() -> list[types.Resource]:
+        return [
+            types.Resource(uri=AnyUrl(uri), name=path.name, mimeType="video/mp4")
+            for uri, path in saved.items()
+            if path.is_file()
+        ]
+
+    @server.read_resource()  # type: ignore[no-untyped-call,untyped-decorator]
+    async def _read_resource(uri: AnyUrl) -> list[ReadResourceContents]:
+        path = saved.get(str(uri))
+        if path is None or not path.is_file():
+            raise McpError(
+                types.ErrorData(
+                    code=_RESOURCE_NOT_FOUND,
+                    message="Unknown resource: only the videos this server saved can be read",
+                )
+            )
+        if path.stat().st_size > MAX_RESOURCE_BYTES:
+            raise McpError(
+                types.ErrorData(
+                    code=types.INVALID_REQUEST,
+                    message=f"{path.name} is too large to send inline; open {path} instead",
+                )
+            )
+        return [ReadResourceContents(await anyio.Path(path).read_bytes(), "video/mp4")]
 
     return server
 

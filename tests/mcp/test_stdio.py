@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from luma_servers import stdio_session
 from mcp import types
+from mcp.shared.exceptions import McpError
+from pydantic import AnyUrl
 
 from luma_tools.agent import MAX_CONTENT_CHARS, TOOL_SPECS
 from luma_tools.simulator import LumaSimulator
@@ -78,6 +82,16 @@ async def test_create_query_with_progress_and_download(
         saved = await session.call_tool(
             "luma_download_video", {"task_id": task_id, "filename": "fox"}
         )
+        resources = (await session.list_resources()).resources
+        read_back = await session.read_resource(AnyUrl((tmp_path / "fox.mp4").as_uri()))
+        with pytest.raises(McpError, match="only the videos this server saved"):
+            await session.read_resource(AnyUrl("file:///etc/passwd"))
+    assert [(str(r.uri), r.mimeType) for r in resources] == [
+        ((tmp_path / "fox.mp4").as_uri(), "video/mp4")
+    ]
+    (blob,) = read_back.contents
+    assert isinstance(blob, types.BlobResourceContents)
+    assert base64.b64decode(blob.blob) == (tmp_path / "fox.mp4").read_bytes()
     assert not saved.isError
     path = tmp_path / "fox.mp4"
     assert path.stat().st_size == mcp_sim.video_size
