@@ -59,9 +59,11 @@ class LumaToolkit(BaseToolkit):
 
     Cap the spending:
         ```python
+        from luma_tools import LumaToolkit
+
         toolkit = LumaToolkit(client=client, max_creates=3, price_per_video=0.40)
         create = toolkit.get_tools()[0]
-        print(create.invoke({"prompt": "a red fox in snow"}))  # ... about 0.40 USD ...
+        print(create.invoke({"prompt": "a red fox in snow"}))  # ... cost so far: 0.40 USD ...
         assert toolkit.spend_guard.used == 1
         ```
 
@@ -127,6 +129,8 @@ class LumaToolkit(BaseToolkit):
         Example:
             ```python
             from langchain.agents.middleware import HumanInTheLoopMiddleware
+
+            from luma_tools import LumaToolkit
 
             toolkit = LumaToolkit(client=client, price_per_video=0.40)
             approval = HumanInTheLoopMiddleware(interrupt_on=toolkit.interrupt_on())
