@@ -53,6 +53,9 @@ __all__ = ["AgentTools"]
 log = logging.getLogger("luma_tools")
 
 _PROGRESS_EVERY = 1.0  # seconds between download progress reports
+#: How long a bounded wait may overrun its bound (a slow reply, a Retry-After) before an
+#: adapter that can stop waiting answers without it: 45 + 10 s stays under a 60 s timeout.
+OVERRUN_GRACE = 10.0
 _IMAGE_FIELDS = ("image_url", "image_end_url")
 
 
@@ -145,6 +148,45 @@ class AgentTools:
             # clean message instead of crashing the whole agent run.
             log.exception("%s failed unexpectedly", name)
             return ToolResult(describe_unexpected(name, exc), is_error=True)
+
+    def time_limit(self, name: str, arguments: Mapping[str, Any]) -> float | None:
+        """The most a call should take, for adapters that can stop waiting for it.
+
+        Only `luma_query_task` has one: its bound plus `OVERRUN_GRACE`. A paid call is never
+        abandoned (its reply carries the task id), and a download has a deadline of its own.
+        """
+        if name != QUERY_TOOL:
+            return None
+        try:
+            args = LumaQueryTaskInput.model_validate(dict(arguments))
+        except ValidationError:
+            return None  # answered at once with the validation error
+        return min(float(args.wait_seconds), self.max_wait_seconds) + OVERRUN_GRACE
+
+    def overdue(
+        self, arguments: Mapping[str, Any], last: ProgressUpdate | None, waited: float
+    ) -> ToolResult:
+        """The answer of a `luma_query_task` call stopped at its `time_limit`.
+
+        Args:
+            arguments: The call's arguments (they passed validation).
+            last: The last progress update the call sent, if any (it names the state).
+            waited: Seconds the call ran.
+        """
+        task_id = str(arguments["task_id"])
+        state = str(last.data.get("state") or "unknown") if last is not None else "unknown"
+        known = state if state != "unknown" else "in an unknown state"
+        ref = task_ref(task_id)
+        content = (
+            f"Task {ref} is still {known}: the gateway did not answer within {waited:.0f} s. "
+            f"Next: call {QUERY_TOOL} with task_id={ref} and wait_seconds={MAX_WAIT_SECONDS} "
+            "(it waits for the next state change)."
+        )
+        try:
+            data = task_data(Task(id=task_id, state=TaskState(state)))
+        except ValueError:
+            data = task_data(Task(id=task_id, state=TaskState.UNKNOWN))
+        return ToolResult(fit(content), data)
 
     # ---------------------------------------------------------------------------------------
     # The four tools

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 from pathlib import Path
 from typing import Any
@@ -132,15 +133,22 @@ def build_server(
     # as from the LangChain tools, not a JSON Schema library's wording.
     @server.call_tool(validate_input=False)  # type: ignore[untyped-decorator]
     async def _call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        progress = _progress_sender(server)
+        progress = _Progress(server)
         cancel = threading.Event()
-        try:
-            result = await anyio.to_thread.run_sync(
-                functools.partial(tools.run, name, arguments, progress=progress, cancel=cancel),
-                abandon_on_cancel=True,  # a cancelled call stops waiting; `cancel` ends it
-            )
-        finally:
-            cancel.set()
+        limit = tools.time_limit(name, arguments)
+        started = anyio.current_time()
+        with anyio.move_on_after(limit if limit is not None else math.inf) as deadline:
+            try:
+                result = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        tools.run, name, arguments, progress=progress.send, cancel=cancel
+                    ),
+                    abandon_on_cancel=True,  # a cancelled call stops waiting; `cancel` ends it
+                )
+            finally:
+                cancel.set()
+        if deadline.cancelled_caught:  # the gateway kept a bounded wait past its bound
+            result = tools.overdue(arguments, progress.last, anyio.current_time() - started)
         if result.file is not None:
             saved[result.file.as_uri()] = result.file
         return to_call_result(result, resource_links=resource_links)
@@ -175,30 +183,30 @@ def build_server(
     return server
 
 
-def _progress_sender(server: Server[Any, Any]) -> Any:
-    """A progress sink sending MCP progress notifications, or None if the client asked for
-    none (no progress token). It is called from the worker thread."""
-    context = server.request_context
-    token = context.meta.progressToken if context.meta else None
-    if token is None:
-        return None
-    session, request_id = context.session, str(context.request_id)
-    last = -1.0
+class _Progress:
+    """Remembers a call's last progress update, and sends each one as an MCP progress
+    notification when the client asked for them (a progress token). `send` is called from
+    the worker thread."""
 
-    def send(update: ProgressUpdate) -> None:
-        nonlocal last
-        if update.progress <= last:  # MCP progress must grow (a resumed download may not)
-            return
-        last = update.progress
+    def __init__(self, server: Server[Any, Any]) -> None:
+        context = server.request_context
+        self._token = context.meta.progressToken if context.meta else None
+        self._session, self._request_id = context.session, str(context.request_id)
+        self._sent = -1.0
+        self.last: ProgressUpdate | None = None
+
+    def send(self, update: ProgressUpdate) -> None:
+        self.last = update
+        if self._token is None or update.progress <= self._sent:
+            return  # not asked for; or not growing, as MCP requires (a resumed download)
+        self._sent = update.progress
         anyio.from_thread.run(
             functools.partial(
-                session.send_progress_notification,
-                progress_token=token,
+                self._session.send_progress_notification,
+                progress_token=self._token,
                 progress=update.progress,
                 total=update.total,
                 message=update.message,
-                related_request_id=request_id,
+                related_request_id=self._request_id,
             )
         )
-
-    return send

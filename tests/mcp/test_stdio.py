@@ -255,3 +255,22 @@ async def test_local_images_only_from_the_image_dir(mcp_sim: LumaSimulator, tmp_
     assert f"local images must be inside {tmp_path.resolve()}" in text_of(outside)
     (body,) = [r.json for r in mcp_sim.requests if r.route == "create"]
     assert body["image_url"].startswith("data:image/png;base64,")
+
+
+async def test_a_slow_gateway_cannot_hold_a_query_past_its_bound(mcp_sim: LumaSimulator) -> None:
+    task_id = mcp_sim.add_task(state="processing")
+    async with stdio_session(mcp_sim) as session:
+        mcp_sim.faults.delay_response(times=2, seconds=30, route="query")  # a stuck gateway
+        started = time.monotonic()
+        stuck = await session.call_tool("luma_query_task", {"task_id": task_id, "wait_seconds": 2})
+        waited = time.monotonic() - started
+        mcp_sim.faults.clear()
+        after = await session.call_tool("luma_query_task", {"task_id": task_id, "wait_seconds": 0})
+    assert 11 < waited < 20  # 2 s + the 10 s grace, not the gateway's 30 s
+    assert not stuck.isError
+    text = text_of(stuck)
+    assert f'Task "{task_id}" is still in an unknown state' in text
+    assert "did not answer within 12 s" in text
+    assert "Next: call luma_query_task" in text
+    assert stuck.structuredContent == {"id": task_id, "state": "unknown"}
+    assert not after.isError  # the server goes on serving

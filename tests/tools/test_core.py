@@ -354,3 +354,12 @@ def test_schemas_have_descriptions_and_no_titles() -> None:
             assert "title" not in prop
         assert spec.output_schema["type"] == "object"
     assert TOOL_SPECS[0].input_schema["required"] == ["prompt"]
+
+
+def test_only_a_bounded_wait_may_be_cut_short(client: LumaClient) -> None:
+    tools = AgentTools(client)
+    assert tools.time_limit("luma_query_task", {"task_id": "t"}) == 40  # 30 s + grace
+    assert tools.time_limit("luma_query_task", {"task_id": "t", "wait_seconds": 999}) == 55
+    assert tools.time_limit("luma_query_task", {"task_id": "t", "wait_seconds": "x"}) is None
+    for paid_or_own_deadline in ("luma_create_video", "luma_extend_video", "luma_download_video"):
+        assert tools.time_limit(paid_or_own_deadline, {"task_id": "t", "prompt": "p"}) is None
