@@ -26,8 +26,16 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("The simulator needs werkzeug: pip install 'luma-tools[simulator]'") from exc
 
 from ._faults import Faults
+from ._media import write_test_video
 from ._records import HookDelivery, RecordedRequest
 from ._shapes import Shapes
 from ._simulator import LumaSimulator
 
-__all__ = ["Faults", "HookDelivery", "LumaSimulator", "RecordedRequest", "Shapes"]
+__all__ = [
+    "Faults",
+    "HookDelivery",
+    "LumaSimulator",
+    "RecordedRequest",
+    "Shapes",
+    "write_test_video",
+]
