@@ -16,15 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .._client import LumaClient, PollEvent, check_task_id
+from .._client import LumaClient, PollEvent
 from .._exceptions import (
-    AmbiguousSubmitError,
-    InvalidInputError,
     LumaError,
     TaskFailedError,
     WaitCancelledError,
     WaitTimeoutError,
 )
+from .._ids import check_task_id
 from .._models import Task, TaskState
 from ._files import download_target, local_image
 from ._guard import SpendGuard, paid_calls
@@ -194,7 +193,7 @@ class AgentTools:
     def _create(self, args: LumaCreateVideoInput, report: ProgressSink) -> ToolResult:
         options = self._options(args, "prompt")
         with self.guard.paid_call():
-            task = _usable(self.client.create(args.prompt, **options), "create")
+            task = self.client.create(args.prompt, **options)
         report(
             ProgressUpdate(
                 f"created task {task.id}",
@@ -213,7 +212,7 @@ class AgentTools:
         source = args.task_id
         options = self._options(args, "task_id", "prompt")
         with self.guard.paid_call():
-            task = _usable(self.client.extend(source, args.prompt, **options), "extend", source)
+            task = self.client.extend(source, args.prompt, **options)
         report(
             ProgressUpdate(
                 f"extending {source} as task {task.id}",
@@ -344,18 +343,6 @@ class AgentTools:
             return stopped.task or task
         except TaskFailedError as failed:
             return failed.task
-
-
-def _usable(task: Task, submit: str, source: str | None = None) -> Task:
-    """`task` if its id can be used; a reply whose id cannot means the task is lost to us."""
-    try:
-        check_task_id(task.id)
-    except InvalidInputError:
-        raise AmbiguousSubmitError(
-            f"The gateway's reply to the {submit} request names no usable task id",
-            task_id=source,
-        ) from None
-    return task
 
 
 def _safe(progress: ProgressSink | None) -> ProgressSink:

@@ -33,6 +33,7 @@ _REFUSALS: tuple[type[BaseException], ...] = (
     errors.RateLimitError,
     errors.NotFoundError,
     errors.LumaConnectionError,  # raised for a paid request only when it was never sent
+    errors.RedirectError,  # raised for a paid request only for a permanent redirect
     ValidationError,
 )
 

@@ -169,16 +169,27 @@ def _describe_error(exc: errors.LumaError, tool: str) -> str:
             f"{QUERY_TOOL} with task_id={ref} and wait_seconds={MAX_WAIT_SECONDS} until it is "
             f"completed, then call {tool} again."
         )
-    if isinstance(exc, errors.AmbiguousSubmitError) or (
-        paid and isinstance(exc, errors.ServerError)
-    ):
+    if isinstance(exc, errors.AmbiguousSubmitError):
+        return _describe_ambiguous(exc, tool)
+    if paid and isinstance(exc, errors.ServerError):  # no proof of refusal either
         return (
             f"The request may have reached the gateway, but no usable reply came back "
             f"({detail}){task}. A task may exist and be billed. Do NOT call {tool} again: "
             f"{_TASK_LOG}."
         )
+    if isinstance(exc, errors.RedirectError):
+        nothing = " Nothing was created." if paid else ""
+        return (
+            f"{detail}.{nothing} Do not retry: tell the user to check LUMA_BASE_URL (the "
+            "gateway address)."
+        )
     if isinstance(exc, errors.DestinationExistsError):
         return f"{detail}{task}. Pass overwrite=true or choose another filename."
+    if isinstance(exc, errors.DestinationError):
+        return (
+            f"The video could not be saved{task}: {detail}. Do not retry: tell the user, who "
+            "chose the folder the videos are saved in."
+        )
     if isinstance(exc, errors.LumaConnectionError):
         sent = " Nothing was sent, so nothing was billed." if paid else ""
         return (
@@ -200,6 +211,23 @@ def _describe_error(exc: errors.LumaError, tool: str) -> str:
     if paid:
         text += f" Do not call {tool} again before the user has looked into it."
     return text
+
+
+def _describe_ambiguous(exc: errors.AmbiguousSubmitError, tool: str) -> str:
+    """A paid request whose outcome is unknown: what was sent, how to find it, no retry."""
+    found = "by the time and prompt"
+    if exc.request_id:
+        found += f", or the gateway request id {quote(exc.request_id, 80)}"
+    if exc.task_id:  # the reply revealed the new task's id after all
+        ref = task_ref(exc.task_id)
+        follow = f"Its id may be {ref}: call {QUERY_TOOL} with task_id={ref} to follow it"
+    else:
+        follow = f"then follow it with {QUERY_TOOL} and its id"
+    return (
+        f"{quote(exc.message, _MAX_DETAIL)}. A task may exist and be billed. Do NOT call "
+        f"{tool} again: tell the user to look for it in the gateway's task log ({found}); "
+        f"{follow}."
+    )
 
 
 def describe_validation_error(exc: ValidationError | Exception) -> str:

@@ -2,30 +2,20 @@
 
 Gateway replies are untrusted input: a failure reason can run to 200,000 characters, a state
 word can carry ANSI escapes or bidi overrides that rewrite what a reader sees. Everything a
-gateway said goes through `quote` before it joins a message, and every message through
-`fit` before it leaves, so a tool result stays within `MAX_CONTENT_CHARS` whatever arrives.
+gateway said goes through `quote` (the core's `clean_text`, for any value) before it joins a
+message, and every message through `fit` before it leaves, so a tool result stays within
+`MAX_CONTENT_CHARS` whatever arrives.
 """
 
 from __future__ import annotations
 
-import re
+from .._text import clean_text
 
-__all__ = ["MAX_CONTENT_CHARS", "clip", "fit", "quote"]
+__all__ = ["MAX_CONTENT_CHARS", "fit", "quote"]
 
 #: The longest text content a tool result may have.
 MAX_CONTENT_CHARS = 1000
-
-# C0/C1 controls, zero-width and bidi formatting characters, the BOM. Whitespace controls
-# (tab, newline...) are folded into spaces first, so words stay apart.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _ELLIPSIS = "…"
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, an ellipsis marking the cut."""
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 1, 0)].rstrip() + _ELLIPSIS
 
 
 def quote(value: object, limit: int) -> str:
@@ -39,8 +29,7 @@ def quote(value: object, limit: int) -> str:
         assert len(quote("x" * 200_000, 300)) == 300
         ```
     """
-    text = " ".join(str(value).split())
-    return clip(_INVISIBLE.sub("", text), limit)
+    return clean_text(str(value), limit)
 
 
 def fit(text: str, limit: int = MAX_CONTENT_CHARS) -> str:

@@ -25,6 +25,7 @@ class Reply:
     status: int = 200
     body: Any = None  # JSON-encoded unless it is a str
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,7 +55,9 @@ class ScriptedGateway:
         self.seen.append(route)
         reply = self.replies.get(route, Reply(404, {"error": "not scripted"}))
         body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-        response = Response(body, status=reply.status, content_type=reply.content_type)
+        response = Response(
+            body, status=reply.status, content_type=reply.content_type, headers=reply.headers
+        )
         return response(environ, start_response)
 
 

@@ -44,7 +44,8 @@ def assert_bounded(result: ToolResult) -> None:
 
 def never_invites_a_second_paid_call(text: str) -> bool:
     lowered = text.lower()
-    return "do not call" in lowered and "again in a minute" not in lowered
+    stops = "do not call" in lowered or "do not retry" in lowered
+    return stops and "again in a minute" not in lowered
 
 
 # -- the 1,000-character cap and untrusted gateway text --------------------------------------
@@ -175,6 +176,11 @@ ERRORS: list[errors.LumaError] = [
     errors.TaskFailedError(_task()),
     errors.TaskNotReadyError(_task(state="processing")),
     errors.DestinationExistsError("d" * HUGE, task_id="t-1"),
+    errors.DestinationError("p" * HUGE, path="/x", task_id="t-1"),
+    errors.RedirectError("r" * HUGE, location="https://elsewhere.example/" + "l" * HUGE),
+    errors.AmbiguousSubmitError(
+        "lost " * HUGE, request_id="rid-" + "9" * HUGE, task_id="t-2", extends="t-1"
+    ),
     errors.WaitTimeoutError("t-1", None, None, waited=3),
     SpendLimitError(3, 3, "1.20 USD"),
     _FutureError("f\x1b" * HUGE, hint="do something"),
@@ -188,7 +194,7 @@ def test_every_error_text_is_bounded_and_says_what_next(exc: errors.LumaError, t
     assert_bounded(ToolResult(text, is_error=True))
     assert text.rstrip().endswith((".", "!"))
     if tool in PAID_TOOLS and isinstance(
-        exc, errors.AmbiguousSubmitError | errors.ServerError | _FutureError
+        exc, errors.AmbiguousSubmitError | errors.ServerError | errors.RedirectError | _FutureError
     ):
         assert never_invites_a_second_paid_call(text), text
 
@@ -363,3 +369,39 @@ def test_only_a_bounded_wait_may_be_cut_short(client: LumaClient) -> None:
     assert tools.time_limit("luma_query_task", {"task_id": "t", "wait_seconds": "x"}) is None
     for paid_or_own_deadline in ("luma_create_video", "luma_extend_video", "luma_download_video"):
         assert tools.time_limit(paid_or_own_deadline, {"task_id": "t", "prompt": "p"}) is None
+
+
+def test_ambiguous_text_says_how_to_find_the_task() -> None:
+    error = errors.AmbiguousSubmitError(
+        "The create request (prompt 'a fox') was sent at 18:52:23 UTC but no reply came back",
+        request_id="cf-ray-8f1d",
+    )
+    text = describe_error(error, tool="luma_create_video")
+    assert "prompt 'a fox'" in text
+    assert "18:52:23 UTC" in text
+    assert "gateway request id cf-ray-8f1d" in text
+    assert "task log" in text
+    assert "Do NOT call luma_create_video again" in text
+    revealed = errors.AmbiguousSubmitError("The reply was cut short", task_id="t-9")
+    assert 'call luma_query_task with task_id="t-9"' in describe_error(
+        revealed, tool="luma_create_video"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "counted", "expected"),
+    [(308, False, "Nothing was created"), (302, True, "may exist and be billed")],
+    ids=["permanent-refused", "found-ambiguous"],
+)
+def test_a_redirected_create_is_never_replayed(
+    gateway: ScriptedGateway, gateway_client: LumaClient, status: int, counted: bool, expected: str
+) -> None:
+    gateway.answer("create", "", status=status, content_type="text/plain")
+    gateway.replies["create"].headers = {"Location": "https://elsewhere.example/luma/generations"}
+    guard = SpendGuard(max_creates=3)
+    result = AgentTools(gateway_client, guard=guard).run("luma_create_video", {"prompt": "x"})
+    assert result.is_error
+    assert expected in result.content
+    assert never_invites_a_second_paid_call(result.content)
+    assert gateway.count("create") == 1
+    assert guard.used == int(counted)
