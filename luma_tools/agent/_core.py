@@ -236,13 +236,15 @@ class AgentTools:
         self, args: LumaQueryTaskInput, report: ProgressSink, cancel: threading.Event
     ) -> ToolResult:
         started = time.monotonic()
-        task = self.client.get(args.task_id)
         budget = min(float(args.wait_seconds), self.max_wait_seconds)
-        if budget > 0 and not task.is_finished and not cancel.is_set():
-            task = self._wait_for_change(task, budget, report, cancel)
+        task, problem = self._wait_for_change(args.task_id, budget, report, cancel)
+        waited = time.monotonic() - started
+        if task is None:  # not one answer within the bound
+            if problem is not None:
+                raise problem  # what the gateway kept saying: rate limited, down...
+            return self.overdue(args.model_dump(), None, waited)
         if task.state is TaskState.FAILED:
             raise TaskFailedError(task)
-        waited = time.monotonic() - started
         waited_text = f" (checked for {waited:.0f} s)" if waited >= 1 else ""
         content = f"{describe_task(task)}{waited_text} {next_step(task)}"
         return ToolResult(fit(content), task_data(task))
@@ -300,26 +302,46 @@ class AgentTools:
         return f" Estimated cost so far: {spent} for {paid_calls(self.guard.used)}."
 
     def _wait_for_change(
-        self, task: Task, budget: float, report: ProgressSink, stop: threading.Event
-    ) -> Task:
-        """Poll (sparingly) until the task's phase changes, `budget` seconds pass or `stop`
-        is set; the last task seen comes back either way."""
-        phase = (task.state, task.is_finished)
+        self, task_id: str, budget: float, report: ProgressSink, stop: threading.Event
+    ) -> tuple[Task | None, LumaError | None]:
+        """Look at the task, then poll (sparingly) until its phase changes, `budget` seconds
+        pass or `stop` is set. The client's wait holds the bound whatever the gateway does.
+
+        Returns:
+            The last task seen (None if no look succeeded), and the last transient error.
+        """
+        phase: tuple[TaskState, bool] | None = None
+        problem: LumaError | None = None
 
         def on_update(current: Task) -> None:
-            if (current.state, current.is_finished) != phase:
+            nonlocal phase
+            if phase is None:  # first sight: what a change is measured against
+                phase = (current.state, current.is_finished)
+                if budget > 0 and not current.is_finished:
+                    report(
+                        ProgressUpdate(
+                            f"task {task_id}: {current.state.value}, waiting up to "
+                            f"{budget:.0f} s for a change",
+                            0,
+                            budget,
+                            {"tool": QUERY_TOOL, "task_id": task_id, "state": current.state.value},
+                        )
+                    )
+            elif (current.state, current.is_finished) != phase:
                 stop.set()
 
         def on_poll(event: PollEvent) -> None:
+            nonlocal problem
+            problem = event.error or problem
             state = event.task.state.value if event.task else "unknown"
             report(
                 ProgressUpdate(
-                    f"task {task.id}: {state} after {event.elapsed:.0f} s",
+                    f"task {task_id}: {state} after {event.elapsed:.0f} s",
                     round(event.elapsed, 1),
                     budget,
                     {
                         "tool": QUERY_TOOL,
-                        "task_id": task.id,
+                        "task_id": task_id,
                         "state": state,
                         "polls": event.polls,
                         "elapsed": round(event.elapsed, 1),
@@ -327,22 +349,15 @@ class AgentTools:
                 )
             )
 
-        report(
-            ProgressUpdate(
-                f"task {task.id}: {task.state.value}, waiting up to {budget:.0f} s for a change",
-                0,
-                budget,
-                {"tool": QUERY_TOOL, "task_id": task.id, "state": task.state.value, "polls": 0},
-            )
-        )
         try:
-            return self.client.wait(
-                task, timeout=budget, on_update=on_update, on_poll=on_poll, cancel=stop
+            task = self.client.wait(
+                task_id, timeout=budget, on_update=on_update, on_poll=on_poll, cancel=stop
             )
+            return task, None
         except (WaitCancelledError, WaitTimeoutError) as stopped:
-            return stopped.task or task
+            return stopped.task, problem
         except TaskFailedError as failed:
-            return failed.task
+            return failed.task, None
 
 
 def _safe(progress: ProgressSink | None) -> ProgressSink:
