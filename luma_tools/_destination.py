@@ -14,11 +14,51 @@ import tempfile
 from pathlib import Path
 
 from ._download import describe_os_error
-from ._exceptions import DestinationError, DestinationExistsError
+from ._exceptions import DestinationError, DestinationExistsError, InvalidInputError
 from ._ids import check_task_id
 from ._text import clean_text
 
-__all__ = ["check_destination", "names_a_folder", "target_path"]
+__all__ = [
+    "MAX_FILE_NAME_BYTES",
+    "check_destination",
+    "check_file_name",
+    "names_a_folder",
+    "target_path",
+]
+
+#: Longest file name most file systems accept (NAME_MAX).
+MAX_FILE_NAME_BYTES = 255
+
+
+def check_file_name(field: str, name: str) -> str:
+    """`name` if it is a plain file name (no folders, NUL or control characters, <= 255 bytes).
+
+    Raises:
+        InvalidInputError: Naming `field`.
+
+    Example:
+        ```python
+        from luma_tools._destination import check_file_name
+
+        assert check_file_name("filename", "fox.mp4") == "fox.mp4"
+        ```
+    """
+    hint = "Use a plain file name such as 'fox.mp4', without folders"
+    if not isinstance(name, str):
+        raise InvalidInputError(field, f"must be a string, not {type(name).__name__}", hint=hint)
+    name = name.strip()
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise InvalidInputError(
+            field, f"{clean_text(repr(name), 60)} is not a plain file name", hint=hint
+        )
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise InvalidInputError(field, "contains a NUL byte or a control character", hint=hint)
+    size = len(name.encode("utf-8", errors="surrogateescape"))
+    if size > MAX_FILE_NAME_BYTES:
+        raise InvalidInputError(
+            field, f"is {size} bytes long; file names are at most {MAX_FILE_NAME_BYTES}", hint=hint
+        )
+    return name
 
 
 def names_a_folder(dest: str | os.PathLike[str]) -> bool:

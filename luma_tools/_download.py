@@ -238,8 +238,8 @@ class _Transfer:
         status = response.status_code
         if status in _EXPIRED_STATUSES:
             raise DownloadLinkExpired("The download link was refused", status_code=status)
-        if status == 416 and self.total is not None and self.done >= self.total:
-            return  # nothing left to fetch
+        if status == 416 and (self.total is None or self.done >= self.total):
+            return  # the host has nothing more; whether that is enough is checked after
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         encoded = encoding not in ("", "identity")
         if status == 200:

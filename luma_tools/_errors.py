@@ -166,7 +166,7 @@ def _error_for(
     if status == 429:
         return RateLimitError(message, retry_after=retry_after, **kwargs)
     if status >= 500:
-        return ServerError(message, **kwargs)
+        return ServerError(message, retry_after=retry_after, **kwargs)
     return BadRequestError(message, **kwargs)
 
 

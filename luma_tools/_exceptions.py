@@ -141,9 +141,25 @@ class RateLimitError(LumaError):
 
 
 class ServerError(LumaError):
-    """The gateway failed (HTTP 5xx), still failing after the client's own retries."""
+    """The gateway failed (HTTP 5xx), still failing after the client's own retries.
+
+    Attributes:
+        retry_after: Seconds the gateway asked us to wait (`Retry-After` on a 503), if it said.
+    """
 
     default_hint = "The gateway is having trouble; try again in a minute"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        hint: str | None = None,
+        status_code: int | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, hint=hint, status_code=status_code, task_id=task_id)
 
 
 class LumaConnectionError(LumaError):

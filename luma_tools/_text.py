@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import quote, quote_plus
 
 __all__ = ["REDACTED", "Redactor", "clean_text", "preview"]
 
@@ -49,7 +48,7 @@ def preview(text: str, limit: int = 120) -> str:
 
 
 class Redactor:
-    """Replaces known secrets (and their URL-encoded forms) in text with `<redacted>`.
+    """Replaces known secrets (also with any of their characters percent-encoded) with `<redacted>`.
 
     A client registers its API key and the tokens of its notify listeners; every reply body is
     passed through the redactor before anything parses it, so no exception, task field, tool
@@ -68,22 +67,33 @@ class Redactor:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._forms: tuple[str, ...] = ()
+        self._secrets: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] | None = None
 
     def add(self, secret: str) -> None:
         """Redact `secret` from now on (too-short values are ignored)."""
         if len(secret) < _MIN_SECRET:
             return
-        forms = {secret, quote(secret, safe=""), quote_plus(secret)}
         with self._lock:
+            self._secrets = self._secrets | {secret}
             # Longest first, so a secret containing another is replaced whole.
-            self._forms = tuple(sorted(set(self._forms) | forms, key=len, reverse=True))
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(_any_encoding(s) for s in ordered))
 
     def __call__(self, text: str) -> str:
-        for form in self._forms:
-            if form in text:
-                text = text.replace(form, REDACTED)
-        return text
+        pattern = self._pattern
+        return text if pattern is None else pattern.sub(REDACTED, text)
 
     def __repr__(self) -> str:
-        return f"Redactor({len(self._forms)} forms)"
+        return f"Redactor({len(self._secrets)} secrets)"
+
+
+def _any_encoding(secret: str) -> str:
+    """A regex matching `secret` with any of its characters written as %XX (either case)."""
+    parts = []
+    for char in secret:
+        encoded = "".join(f"%{byte:02x}" for byte in char.encode())
+        parts.append(f"(?:{re.escape(char)}|(?i:{re.escape(encoded)}))")
+        if char == " ":
+            parts[-1] = r"(?:\ |\+|%20)"
+    return "".join(parts)

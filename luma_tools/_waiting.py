@@ -14,7 +14,13 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from ._exceptions import LumaError, RateLimitError, TaskFailedError, WaitTimeoutError
+from ._exceptions import (
+    LumaError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    WaitTimeoutError,
+)
 from ._models import Task, TaskState
 from ._polling import PollPolicy, PollSchedule
 
@@ -205,7 +211,7 @@ class WaitCore:
         if self._errors > MAX_WAIT_ERRORS:
             raise error
         delay = self._delay_after(None)
-        if isinstance(error, RateLimitError) and error.retry_after:
+        if isinstance(error, RateLimitError | ServerError) and error.retry_after:
             delay = max(delay, error.retry_after)
         self._due = now + delay
         return PollEvent(None, error, self.polls, now - self.started, delay)

@@ -29,6 +29,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ConfigDict
 
 from ._client import GenerationOptions, LumaClient, PollEvent
+from ._destination import check_destination, check_file_name
 from ._exceptions import InvalidInputError, LumaError
 from ._models import Task
 from .tools._events import report_progress
@@ -207,6 +208,9 @@ class VideoChain(_VideoRunnable):
 
     def _make(self, input: VideoInput) -> VideoResult:
         prompt, options, filename = _parse_input(input)
+        # Before paying: a video that could not be saved is not worth making.
+        dest = self.output_dir / filename if filename else f"{self.output_dir}{os.sep}"
+        check_destination(dest, overwrite=self.overwrite)
         task = self.client.create(prompt, **options)
         return self._finish(task, prompt, filename, extends=None)
 
@@ -251,6 +255,7 @@ class ExtendChain(_VideoRunnable):
                 "continuations", "must be a list of non-empty prompts", hint='e.g. ["then ..."]'
             )
         prompt, options, _ = _parse_input({k: v for k, v in input.items() if k != "continuations"})
+        check_destination(f"{self.output_dir}{os.sep}")
         results: list[VideoResult] = []
         try:
             results.append(self._finish(self.client.create(prompt, **options), prompt, None, None))
@@ -284,6 +289,6 @@ def _parse_input(input: VideoInput) -> tuple[str, GenerationOptions, str | None]
     filename = options.pop("filename", None)
     if not isinstance(prompt, str):
         raise InvalidInputError("prompt", "missing", hint='Pass {"prompt": "..."}')
-    if filename is not None and (not isinstance(filename, str) or Path(filename).name != filename):
-        raise InvalidInputError("filename", "must be a plain file name", hint="e.g. fox.mp4")
+    if filename is not None:
+        filename = check_file_name("filename", filename)
     return prompt, cast(GenerationOptions, options), filename

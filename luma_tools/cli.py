@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from . import _exceptions as errors
+from ._cli_errors import EXIT_CODES, describe, download_command, follow_command
 from ._client import GenerationOptions, LumaClient
 from ._models import ASPECT_RATIOS, Task
 from ._polling import PollPolicy
@@ -25,52 +26,37 @@ from .mcp import _cli as mcp_command  # the `mcp` subcommand (it imports the SDK
 
 __all__ = ["EXIT_CODES", "main"]
 
-#: Exit status by outcome (documented in the CLI reference).
-EXIT_CODES = {
-    "ok": 0,
-    "error": 1,
-    "usage": 2,
-    "auth": 3,
-    "task_failed": 4,
-    "timeout": 5,
-    "unavailable": 6,
-    "ambiguous": 7,
-    "interrupted": 130,
-}
-
-_EXIT_BY_ERROR: tuple[tuple[type[errors.LumaError], str], ...] = (
-    (errors.InvalidInputError, "usage"),
-    (errors.DestinationExistsError, "usage"),
-    (errors.AuthenticationError, "auth"),
-    (errors.QuotaError, "auth"),
-    (errors.TaskFailedError, "task_failed"),
-    (errors.WaitTimeoutError, "timeout"),
-    (errors.LumaConnectionError, "unavailable"),
-    (errors.ServerError, "unavailable"),
-    (errors.RateLimitError, "unavailable"),
-    (errors.AmbiguousSubmitError, "ambiguous"),
-)
-
 DEMO_PROMPT = "a paper boat drifting down a rain-soaked street at dusk, cinematic"
 
 
 class CliError(Exception):
     """A failure already phrased for the user, with its exit status."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, *, task_id: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.task_id = task_id
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under `--json` is a JSON object too."""
+
+    def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv[1:]:
+            _print_json_error(message, EXIT_CODES["usage"], {"type": "UsageError"})
+            raise SystemExit(EXIT_CODES["usage"])
+        super().error(message)
 
 
 # ---------------------------------------------------------------------------------------------
 # Arguments
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options() -> _Parser:
     # Shared by every subcommand, so `luma-tools status ID --json` works as well as
     # `luma-tools --json status ID`. SUPPRESS keeps a subcommand from resetting a value
     # given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--base-url", default=argparse.SUPPRESS, help="gateway origin (default: $LUMA_BASE_URL)"
     )
@@ -141,7 +127,7 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="luma-tools",
         parents=[common],
         description="Generate Luma videos through an API gateway.",
@@ -149,10 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
         "it runs end to end on an embedded simulator.",
     )
     parser.add_argument("--version", action="version", version=f"luma-tools {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        return sub
 
     sub = command("create", "Start generating a video; prints the new task id.")
     sub.add_argument("prompt", help="what the video shows")
@@ -312,11 +303,13 @@ def cmd_status(args: argparse.Namespace, out: Output) -> None:
     out.result(_task_text(task), task.summary())
 
 
-def _interrupted(task_id: str) -> CliError:
+def _interrupted(task: Task, output: str | None = None) -> CliError:
+    if task.is_finished and task.state.value == "completed":
+        step = f"the video is ready: {download_command(task.id, output)}"
+    else:
+        step = f"it keeps running on the gateway; follow it with: {follow_command(task.id)}"
     return CliError(
-        f"interrupted. Task {task_id} keeps running on the gateway; resume with: "
-        f"luma-tools wait {task_id}",
-        EXIT_CODES["interrupted"],
+        f"interrupted. Task {task.id}: {step}", EXIT_CODES["interrupted"], task_id=task.id
     )
 
 
@@ -329,8 +322,15 @@ def cmd_wait(args: argparse.Namespace, out: Output) -> None:
                 on_update=progress.on_update if progress else None,
                 on_poll=progress.on_poll if progress else None,
             )
+        except errors.SubmitInterrupted:
+            raise
         except KeyboardInterrupt:
-            raise _interrupted(args.task_id) from None
+            raise CliError(
+                f"interrupted. Task {args.task_id} keeps running on the gateway; follow it "
+                f"with: {follow_command(args.task_id)}",
+                EXIT_CODES["interrupted"],
+                task_id=args.task_id,
+            ) from None
     out.result(_task_text(task), task.summary())
 
 
@@ -358,7 +358,7 @@ def _generate(
     overwrite: bool,
     timeout: float,
 ) -> None:
-    seen: list[Task] = []  # remembers the task id in case of Ctrl-C
+    seen: list[Task] = []  # remembers the task in case of Ctrl-C or a failed download
 
     def on_update(task: Task) -> None:
         seen.append(task)
@@ -377,10 +377,15 @@ def _generate(
                 on_progress=progress.on_download if progress else None,
                 **options,
             )
+        except errors.SubmitInterrupted:
+            raise
         except KeyboardInterrupt:
             if not seen:
                 raise
-            raise _interrupted(seen[-1].id) from None
+            raise _interrupted(seen[-1], args.output) from None
+        except errors.LumaError as exc:
+            completed = bool(seen) and seen[-1].state.value == "completed"
+            raise _Described(exc, output=args.output, completed=completed) from None
     out.result(
         f"Saved {path} ({_size(path)}) from task {task.id}",
         {"task": task.summary(), "path": str(path), "bytes": path.stat().st_size},
@@ -470,50 +475,77 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
 # Entry point
 
 
-def _exit_code(exc: errors.LumaError) -> int:
-    for kind, name in _EXIT_BY_ERROR:
-        if isinstance(exc, kind):
-            return EXIT_CODES[name]
-    return EXIT_CODES["error"]
+class _Described(Exception):
+    """A `LumaError` with the context the CLI needs to word it (the -o path, the task's state)."""
+
+    def __init__(self, error: errors.LumaError, *, output: str | None, completed: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.output = output
+        self.completed = completed
+
+
+def _print_json_error(message: str, code: int, extra: dict[str, Any]) -> None:
+    print(
+        json.dumps({"error": {"message": message, "exit_code": code, **extra}}, ensure_ascii=False),
+        file=sys.stderr,
+    )
 
 
 def _fail(out: Output, message: str, code: int, extra: dict[str, Any] | None = None) -> NoReturn:
     if out.as_json:
-        print(
-            json.dumps(
-                {"error": {"message": message, "exit_code": code, **(extra or {})}},
-                ensure_ascii=False,
-            ),
-            file=sys.stderr,
-        )
+        _print_json_error(message, code, extra or {})
     else:
         print(f"luma-tools: error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _fail_with(
+    out: Output, exc: errors.LumaError, *, output: str | None = None, completed: bool = False
+) -> NoReturn:
+    failure = describe(exc, output=output, completed=completed)
+    _fail(
+        out, failure.message, failure.exit_code, {"type": failure.kind, "task_id": failure.task_id}
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (see `EXIT_CODES`)."""
     args = build_parser().parse_args(argv)
     out = Output(getattr(args, "json", False))
-    if getattr(args, "verbose", False):
+    verbose = getattr(args, "verbose", False)
+    if verbose:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
         COMMANDS[args.command](args, out)
+    except errors.SubmitInterrupted as interrupted:
+        # Ctrl-C with a paid request on the wire: the same words and status as a lost reply.
+        _fail_with(out, interrupted.error)
+    except _Described as described:
+        _fail_with(out, described.error, output=described.output, completed=described.completed)
     except errors.LumaError as exc:
-        message = str(exc)
-        if exc.task_id and exc.task_id not in message:
-            message += f" [task {exc.task_id}]"
-        _fail(out, message, _exit_code(exc), {"type": type(exc).__name__, "task_id": exc.task_id})
+        _fail_with(out, exc, output=getattr(args, "output", None))
     except CliError as exc:
-        _fail(out, str(exc), exc.exit_code)
+        _fail(out, str(exc), exc.exit_code, {"type": "CliError", "task_id": exc.task_id})
     except KeyboardInterrupt:
         _fail(out, "interrupted", EXIT_CODES["interrupted"])
     except BrokenPipeError:
         # Output piped into `head` and friends: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_CODES["error"]
+    except Exception as exc:
+        if verbose:
+            raise
+        # A bug, not an expected failure: one line, and how to see the details.
+        _fail(
+            out,
+            f"unexpected {type(exc).__name__}: {str(exc)[:200]} (run with -v for the traceback, "
+            "and please report it)",
+            EXIT_CODES["error"],
+            {"type": type(exc).__name__},
+        )
     return EXIT_CODES["ok"]
 
 

@@ -21,11 +21,15 @@ def write_test_video(path: str | os.PathLike[str], size: int) -> Path:
 
     Example:
         ```python
+        import tempfile
+        from pathlib import Path
+
         from luma_tools.simulator import LumaSimulator, write_test_video
 
-        big = write_test_video(tmp_path / "big.mp4", 64 << 20)
-        with LumaSimulator(video_path=big) as sim:
-            ...
+        with tempfile.TemporaryDirectory() as folder:
+            big = write_test_video(Path(folder) / "big.mp4", 8 << 20)
+            with LumaSimulator(video_path=big) as sim:
+                assert sim.video_size == 8 << 20
         ```
     """
     if size < _HEADERS or size - len(_FTYP) - len(_MOOV) >= 1 << 32:

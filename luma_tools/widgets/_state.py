@@ -294,6 +294,8 @@ class TaskTracker:
             view = self._view
             if view.phase in (Phase.COMPLETED, Phase.FAILED) or self._is_polling():
                 return False
+            if view.task_id is None and self._submit is None:
+                return False  # the create was sent (and may be billed): nothing to follow
             self._cancel = threading.Event()
             if view.phase in Phase.FINAL:  # resuming after stop / timeout / error
                 phase = (
@@ -368,9 +370,10 @@ class TaskTracker:
         changes: dict[str, object] = {}
         try:
             if self._task is None and self._submit is not None:
-                task = self._submit()
-                self._submit = None  # a paid request: never sent twice, even on resume
-                self._seen(task)
+                # A paid request: never sent twice, not even when it failed (its outcome may
+                # be unknown) and the panel is resumed.
+                submit, self._submit = self._submit, None
+                self._seen(submit())
             with self._changed:
                 self._started = time.monotonic()
                 # The task from create saves a request and carries the first estimate; after a

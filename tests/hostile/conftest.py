@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from hostile_server import HostileServer
+from hostile_server import KEY, HostileServer
 
 from luma_tools import LumaClient, PollPolicy
 
-#: The key every hostile test uses; tests assert it never shows anywhere.
-KEY = "sk-hostile-test-key-0123456789"
 FAST_POLL = PollPolicy(first_delay=0.05, min_interval=0.05, max_interval=0.2, jitter=0.1)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import requests
 
 __all__ = [
+    "KEY",
     "Behaviour",
     "HostileServer",
     "Received",
@@ -42,8 +43,13 @@ __all__ = [
     "redirect",
     "reply",
     "reset_after_request",
+    "serve_bytes",
     "slow_body",
 ]
+
+
+#: The API key every hostile test uses; tests assert it never shows anywhere.
+KEY = "sk-hostile-test-key-0123456789"
 
 
 @dataclass
@@ -189,6 +195,51 @@ def slow_body(
                 return  # the client gave up
             if conn.server.stopping.wait(interval):
                 return
+
+    return behave
+
+
+def serve_bytes(
+    data: bytes,
+    *,
+    cut_at: int | None = None,
+    declare_length: bool = True,
+    content_type: str = "video/mp4",
+    chunk: int = 16384,
+    pause: float = 0.0,
+    started: threading.Event | None = None,
+) -> Behaviour:
+    """Serve `data` like a storage host, honouring `Range: bytes=N-`.
+
+    Args:
+        cut_at: Close the connection once the body reaches this offset (a drop mid-body).
+        declare_length: Send `Content-Length` (and `Content-Range`); without it the body ends
+            when the connection closes, so a cut looks exactly like the end.
+        pause: Seconds between chunks (a slow host).
+        started: Set once the first body byte is out.
+    """
+
+    def behave(request: Received, conn: Connection) -> None:
+        match = re.match(r"bytes=(\d+)-", request.headers.get("Range", ""))
+        offset = int(match.group(1)) if match else 0
+        if offset >= len(data) > 0:
+            reply(416, b"", headers={"Content-Range": f"bytes */{len(data)}"})(request, conn)
+            return
+        headers = {"Content-Type": content_type, "Connection": "close", "Accept-Ranges": "bytes"}
+        if declare_length:
+            headers["Content-Length"] = str(len(data) - offset)
+        if match:
+            headers["Content-Range"] = f"bytes {offset}-{len(data) - 1}/{len(data)}"
+        conn.send(_head(206 if match else 200, headers.items()))
+        end = len(data) if cut_at is None or cut_at <= offset else cut_at
+        for start in range(offset, end, chunk):
+            conn.send(data[start : min(end, start + chunk)])
+            if started is not None:
+                started.set()
+            if pause and conn.server.stopping.wait(pause):
+                return
+        if end < len(data):
+            conn.reset()
 
     return behave
 
