@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from .._destination import check_file_name
+from .._exceptions import InvalidInputError
 from ._names import MAX_WAIT_SECONDS, QUERY_TOOL
 
 __all__ = [
@@ -30,33 +32,23 @@ __all__ = [
     "WaitSecondsArg",
 ]
 
-#: Longest file name most file systems accept, in bytes of UTF-8.
-MAX_FILENAME_BYTES = 255
-
 
 def _no_control_characters(value: str | None) -> str | None:
+    # Before the folder rule resolves the path: a NUL byte would make that fail obscurely.
     if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("contains a NUL byte or another control character; pass a plain path")
     return value
 
 
 def _plain_file_name(value: str | None) -> str | None:
-    """A plain `.mp4` file name, or a ValueError saying what to pass instead."""
+    """A plain `.mp4` file name (the core's rule), or a ValueError saying what to pass."""
     if value is None:
         return None
-    name = value.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ValueError("contains a NUL byte or another control character; use a plain name")
-    if not name or name in {".", ".."} or "/" in name or "\\" in name:
-        raise ValueError("use a plain file name such as 'fox.mp4', without folders")
-    name = name if name.lower().endswith(".mp4") else f"{name}.mp4"
-    size = len(name.encode("utf-8"))
-    if size > MAX_FILENAME_BYTES:
-        raise ValueError(
-            f"is {size} bytes long; file names are at most {MAX_FILENAME_BYTES} bytes, so "
-            "use a short name such as 'fox.mp4'"
-        )
-    return name
+    try:
+        name = check_file_name("filename", value)
+        return check_file_name("filename", name if name.lower().endswith(".mp4") else f"{name}.mp4")
+    except InvalidInputError as exc:
+        raise ValueError(f"{exc.message.split(': ', 1)[-1]}; {exc.hint.lower()}") from None
 
 
 PromptArg = Annotated[
