@@ -10,7 +10,6 @@ freeze every session of the server.
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import threading
 from pathlib import Path
@@ -40,7 +39,6 @@ from ..agent import (
 
 __all__ = ["SERVER_NAME", "build_server", "list_tools", "to_call_result"]
 
-log = logging.getLogger("luma_tools")
 
 #: The largest saved video `resources/read` hands out (base64 in one JSON message).
 MAX_RESOURCE_BYTES = 64 * 2**20
