@@ -23,6 +23,7 @@ from ._client import GenerationOptions, LumaClient
 from ._models import ASPECT_RATIOS, Task
 from ._polling import PollPolicy
 from ._version import __version__
+from .mcp import _cli as mcp_command  # the `mcp` subcommand (it imports the SDK only to run)
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -195,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_simulator_arguments(command("simulator", simulator_help), standalone=False)
     _JOURNAL_COMMANDS.update(register_journal_commands(commands, common))
+
+    mcp_command.add_arguments(command("mcp", "Serve the video tools to MCP clients (stdio/HTTP)."))
     return parser
 
 
@@ -449,6 +452,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
     "generate": cmd_generate,
     "demo": cmd_demo,
     "simulator": cmd_simulator,
+    "mcp": mcp_command.run,
 }
 
 
