@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._async_client import AsyncLumaClient
 from ._client import LumaClient
 from ._destination import check_destination
 from ._download import DownloadLinkExpired
@@ -64,6 +65,7 @@ __all__ = [
     "ASPECT_RATIOS",
     "AmbiguousSubmitError",
     "AspectRatio",
+    "AsyncLumaClient",
     "AuthenticationError",
     "BadRequestError",
     "DestinationError",

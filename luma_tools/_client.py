@@ -35,7 +35,7 @@ from ._exceptions import (
     TaskNotReadyError,
     WaitCancelledError,
 )
-from ._exchange import Call, Done, Follow, Judge, Wait, ambiguous, build_retry
+from ._exchange import Call, Decision, Done, Follow, Judge, ambiguous, build_retry
 from ._ids import check_task_id
 from ._journal import Journal, default_journal, journal_enabled
 from ._models import GenerationOptions, GenerationRequest, Task, TaskState
@@ -72,6 +72,10 @@ class NotifyWatchLike(Protocol):
     def wait(
         self, timeout: float, cancel: threading.Event | None = None
     ) -> Literal["final", "alive", "timeout", "closed", "cancelled"]: ...
+
+    def take(self) -> Literal["final", "alive", "closed"] | None: ...
+
+    def on_news(self, waker: Callable[[], None]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -220,6 +224,7 @@ class LumaClient(Closing):
         self._retry = build_retry(max_retries)
         self._redact = Redactor()
         self._redact.add(self.api_key.get_secret_value())
+        self._async_twin: Any = None  # the AsyncLumaClient.for_client(self), once made
         self._saved: dict[Path, str] = {}  # files this client saved, and from which task
         self._saved_lock = threading.Lock()
         if journal is None:
@@ -238,7 +243,10 @@ class LumaClient(Closing):
         return f"LumaClient(base_url={self.base_url!r})"
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (and the threads of an async client sharing this one)."""
+        twin = getattr(self, "_async_twin", None)
+        if twin is not None:
+            twin._pool.shutdown(wait=False)
         self._session.close()
 
     def redact(self, text: str) -> str:
@@ -248,36 +256,42 @@ class LumaClient(Closing):
     # ---------------------------------------------------------------------------------------
     # HTTP
 
-    def _call(self, call: Call, *, deadline: float | None = None) -> Any:
-        """Make `call`, retrying and following as `Judge` says; return the reply's JSON."""
-        judge = Judge(
+    def _judge(self, call: Call) -> Judge:
+        return Judge(
             call, retry=self._retry, base_url=self.base_url, allow_private=self.allow_private_urls
         )
+
+    def _exchange(self, call: Call, judge: Judge, deadline: float | None) -> Decision:
+        """One send of `call` (to where `judge` points now), and what to make of it."""
+        started = time.perf_counter()
+        try:
+            reply = send_once(
+                self._session,
+                call.method,
+                judge.url,
+                body=call.body,
+                timeout=self.timeout,
+                deadline=deadline,
+                auth=self._auth,
+                redact=self._redact,
+            )
+        except WireError as exc:
+            log.debug("%s %s failed: %s", call.method, judge.url, exc.what)
+            return judge.on_wire_error(exc)
+        log.debug(
+            "%s %s -> %d in %.0f ms",
+            call.method,
+            judge.url,
+            reply.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return judge.on_reply(reply)
+
+    def _call(self, call: Call, *, deadline: float | None = None) -> Any:
+        """Make `call`, retrying and following as `Judge` says; return the reply's JSON."""
+        judge = self._judge(call)
         while True:
-            started = time.perf_counter()
-            try:
-                reply = send_once(
-                    self._session,
-                    call.method,
-                    judge.url,
-                    body=call.body,
-                    timeout=self.timeout,
-                    deadline=deadline,
-                    auth=self._auth,
-                    redact=self._redact,
-                )
-            except WireError as exc:
-                log.debug("%s %s failed: %s", call.method, judge.url, exc.what)
-                decision: Done | Wait | Follow = judge.on_wire_error(exc)
-            else:
-                log.debug(
-                    "%s %s -> %d in %.0f ms",
-                    call.method,
-                    judge.url,
-                    reply.status,
-                    (time.perf_counter() - started) * 1000,
-                )
-                decision = judge.on_reply(reply)
+            decision = self._exchange(call, judge, deadline)
             if isinstance(decision, Done):
                 return decision.data
             if isinstance(decision, Follow):
@@ -375,8 +389,42 @@ class LumaClient(Closing):
         except LumaError as exc:
             log.warning("could not update the journal: %s", exc)
 
+    def _read_call(self, path: str, task_id: str) -> Call:
+        return Call("GET", self._api + path, task_id=task_id)
+
     def _read(self, path: str, task_id: str, *, deadline: float | None = None) -> Any:
-        return self._call(Call("GET", self._api + path, task_id=task_id), deadline=deadline)
+        return self._call(self._read_call(path, task_id), deadline=deadline)
+
+    @staticmethod
+    def _task_of_read(data: Any, task_id: str) -> Task:
+        """The task in the reply to `GET /generations/{task_id}`."""
+        try:
+            # The reply is about the task asked for, whatever id it claims (`../../x` included).
+            return Task.from_payload(data, task_id=task_id)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ServerError(
+                f"The gateway's reply has no usable task ({exc})", task_id=task_id
+            ) from None
+
+    def _note_seen(self, task: Task) -> None:
+        self._journal_write(lambda journal: journal.seen(task))
+
+    @staticmethod
+    def _link_of_read(data: Any, task_id: str) -> str:
+        """The link in the reply to `GET /generations/{task_id}/download_video_url`."""
+        for candidate in (data, data.get("data") if isinstance(data, dict) else None):
+            values: list[Any] = [candidate] if isinstance(candidate, str) else []
+            if isinstance(candidate, dict):
+                values = [candidate.get(key) for key in ("url", "download_url", "video_url")]
+            for value in values:
+                if isinstance(value, str):
+                    url = Task.from_payload({"id": task_id, "video_url": value}).video_url
+                    if url is not None:
+                        return url
+        raise ServerError(
+            f"The gateway's reply holds no usable download link: {preview(str(data)[:200])}",
+            task_id=task_id,
+        )
 
     # ---------------------------------------------------------------------------------------
     # Endpoints
@@ -466,14 +514,8 @@ class LumaClient(Closing):
         """
         check_task_id(task_id)
         data = self._read(f"/generations/{quote(task_id)}", task_id, deadline=deadline)
-        try:
-            # The reply is about the task asked for, whatever id it claims (`../../x` included).
-            task = Task.from_payload(data, task_id=task_id)
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise ServerError(
-                f"The gateway's reply has no usable task ({exc})", task_id=task_id
-            ) from None
-        self._journal_write(lambda journal: journal.seen(task))
+        task = self._task_of_read(data, task_id)
+        self._note_seen(task)
         return task
 
     def download_url(self, task_id: str, *, deadline: float | None = None) -> str:
@@ -486,22 +528,7 @@ class LumaClient(Closing):
         data = self._read(
             f"/generations/{quote(task_id)}/download_video_url", task_id, deadline=deadline
         )
-        for candidate in (data, data.get("data") if isinstance(data, dict) else None):
-            if isinstance(candidate, str):
-                url = Task.from_payload({"id": task_id, "video_url": candidate}).video_url
-                if url is not None:
-                    return url
-            if isinstance(candidate, dict):
-                for key in ("url", "download_url", "video_url"):
-                    value = candidate.get(key)
-                    if isinstance(value, str):
-                        url = Task.from_payload({"id": task_id, "video_url": value}).video_url
-                        if url is not None:
-                            return url
-        raise ServerError(
-            f"The gateway's reply holds no usable download link: {preview(str(data)[:200])}",
-            task_id=task_id,
-        )
+        return self._link_of_read(data, task_id)
 
     # ---------------------------------------------------------------------------------------
     # Waiting

@@ -39,7 +39,7 @@ from ._text import clean_text, preview
 from ._transport import Reply, ReplyTooLarge, WireError
 from ._urls import UnsafeURLError, check_followable
 
-__all__ = ["Call", "Done", "Follow", "Judge", "Wait", "build_retry"]
+__all__ = ["Call", "Decision", "Done", "Follow", "Judge", "Wait", "build_retry"]
 
 #: GET statuses retried: rate limiting, server errors, and Cloudflare's origin errors.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})

@@ -402,6 +402,14 @@ class Journal:
             number=number,
         )
 
+    def is_news(self, task: Task) -> bool:
+        """Whether `seen(task)` would write anything (its state changed since the last one)."""
+        return self._last_seen.get(task.id) != (
+            task.state.value,
+            task.raw_state,
+            task.failure_reason,
+        )
+
     def seen(self, task: Task) -> None:
         """A task's state as just seen; written only when it changed."""
         current = (task.state.value, task.raw_state, task.failure_reason)

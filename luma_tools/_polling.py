@@ -15,6 +15,10 @@ from ._models import Task, TaskState
 
 __all__ = ["PollPolicy", "PollSchedule"]
 
+# One generator for every schedule without its own: seeding a new one reads os.urandom, which
+# costs about a millisecond under load (a thousand waits started at once).
+_SHARED_RNG = random.Random()
+
 
 @dataclass(frozen=True)
 class PollPolicy:
@@ -77,7 +81,7 @@ class PollSchedule:
 
     def __init__(self, policy: PollPolicy, rng: random.Random | None = None) -> None:
         self.policy = policy
-        self._rng = rng or random.Random()
+        self._rng = rng or _SHARED_RNG
         self._interval: float | None = None
 
     def next_delay(self, task: Task | None) -> float:

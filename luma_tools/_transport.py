@@ -234,6 +234,40 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _Session(requests.Session):
+    """A session that reads the environment (proxies, CA bundle) once per host, not per request.
+
+    `requests` scans every environment variable for proxy settings on each request; with a
+    thousand waits polling, that scan was a fifth of the cost of a request.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[str, Any] = {}
+        self._environment_lock = threading.Lock()
+
+    def merge_environment_settings(
+        self,
+        url: Any,
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Any:
+        if proxies:  # explicit settings for this request: let requests merge them
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        text = url.decode() if isinstance(url, bytes) else str(url or "")
+        origin = urllib3.util.parse_url(text)
+        key = f"{origin.scheme}://{origin.netloc}|{stream}|{verify}|{cert}"
+        with self._environment_lock:
+            cached = self._environment.get(key)
+        if cached is None:
+            cached = super().merge_environment_settings(url, {}, stream, verify, cert)
+            with self._environment_lock:
+                self._environment[key] = cached
+        return {**cached, "proxies": dict(cached["proxies"])}
+
+
 def build_session(
     *, pool_size: int, user_agent: str, verify: bool | str = True
 ) -> requests.Session:
@@ -242,7 +276,7 @@ def build_session(
     Retries and redirects are decided above this layer (see the module docstring): urllib3's
     own retry would drain a hostile body before sleeping, and could not respect a deadline.
     """
-    session = requests.Session()
+    session = _Session()
     adapter = _TrackingAdapter(
         max_retries=Retry(total=0, read=False, redirect=False, raise_on_status=False),
         pool_connections=4,

@@ -18,11 +18,12 @@ They need the `[langchain]` extra.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,15 +34,18 @@ from ._extras import missing_extra
 try:
     from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable, RunnableConfig
+    from langchain_core.runnables.config import get_config_list
 except ImportError as exc:
     raise missing_extra("langchain", "luma_tools.chains", exc) from exc
 
+from ._aio import LoopCalls
+from ._async_client import AsyncLumaClient
 from ._batch import item_key, plan_item
 from ._client import GenerationOptions, LumaClient, PollEvent
 from ._destination import check_destination, check_file_name
 from ._exceptions import AmbiguousSubmitError, InvalidInputError, LumaError
 from ._models import Task
-from .tools._events import report_progress
+from .tools._events import areport_progress, report_progress
 
 __all__ = ["ExtendChain", "ExtendResult", "VideoChain", "VideoInput", "VideoResult"]
 
@@ -150,15 +154,38 @@ class _VideoRunnable(Runnable[Any, Any]):
         return_exceptions: bool = False,
         **kwargs: Any | None,
     ) -> list[Any]:
-        """Like `batch`, without blocking the event loop.
+        """Like `batch`, natively async: `max_concurrency` jobs at once, all waiting in the
+        event loop (no thread is held between polls, whatever the number of jobs)."""
+        configs = get_config_list(config, len(inputs))
+        limit = configs[0].get("max_concurrency") if configs else None
+        gate = asyncio.Semaphore(limit or max(1, len(inputs)))
 
-        The default async batch would funnel every job through the event loop's small default
-        executor (a handful of threads), so `max_concurrency` above that would be ignored; the
-        thread pool of `batch` honours it.
-        """
-        return await asyncio.to_thread(
-            self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
+        async def one(item: Any, item_config: RunnableConfig) -> Any:
+            async with gate:
+                try:
+                    return await self.ainvoke(item, item_config)
+                except Exception as exc:
+                    if return_exceptions:
+                        return exc
+                    raise
+
+        return list(
+            await asyncio.gather(*(one(i, c) for i, c in zip(inputs, configs, strict=True)))
         )
+
+    @property
+    def _aio(self) -> AsyncLumaClient:
+        return AsyncLumaClient.for_client(self.client)
+
+    def _progress(self, task: Task, event: PollEvent) -> dict[str, Any]:
+        state = event.task.state.value if event.task is not None else "unknown"
+        return {
+            "chain": self.get_name(),
+            "task_id": task.id,
+            "state": state,
+            "polls": event.polls,
+            "message": f"task {task.id}: {state}",
+        }
 
     def _finish(
         self, task: Task, prompt: str, filename: str | None, extends: str | None
@@ -167,26 +194,36 @@ class _VideoRunnable(Runnable[Any, Any]):
 
         def on_poll(event: PollEvent) -> None:
             if event.task is not None:
-                report_progress(
-                    {
-                        "chain": self.get_name(),
-                        "task_id": task.id,
-                        "state": event.task.state.value,
-                        "polls": event.polls,
-                        "message": f"task {task.id}: {event.task.state.value}",
-                    }
-                )
+                report_progress(self._progress(task, event))
 
-        try:
+        with _naming(task):
             done = self.client.wait(task, timeout=self.timeout, on_poll=on_poll)
-            target = self.output_dir / (filename or f"{done.id}.mp4")  # download makes the folder
-            path = self._saved_file(done, target) or self.client.download(
-                done, target, overwrite=self.overwrite
-            )
-        except LumaError as exc:
-            exc.task_id = exc.task_id or task.id
-            raise
+            path = self._save(done, filename)
         return VideoResult(prompt=prompt, task=done, path=path, extends=extends)
+
+    async def _afinish(
+        self, task: Task, prompt: str, filename: str | None, extends: str | None
+    ) -> VideoResult:
+        """`_finish`, waiting in the event loop."""
+        reports = LoopCalls(asyncio.get_running_loop())
+
+        def on_poll(event: PollEvent) -> None:
+            if event.task is not None:
+                reports.submit(areport_progress(self._progress(task, event)))
+
+        with _naming(task):
+            try:
+                done = await self._aio.wait(task, timeout=self.timeout, on_poll=on_poll)
+            finally:
+                await reports.flush()
+            path = await self._aio.run_blocking(self._save, done, filename)
+        return VideoResult(prompt=prompt, task=done, path=path, extends=extends)
+
+    def _save(self, done: Task, filename: str | None) -> Path:
+        target = self.output_dir / (filename or f"{done.id}.mp4")  # download makes the folder
+        return self._saved_file(done, target) or self.client.download(
+            done, target, overwrite=self.overwrite
+        )
 
     def _saved_file(self, task: Task, target: Path) -> Path | None:
         """The file already saved for `task` at `target` (a resumed run), if there is one."""
@@ -242,7 +279,23 @@ class VideoChain(_VideoRunnable):
         result = self._call_with_config(self._make, input, config, run_type="chain")
         return cast(VideoResult, result)
 
+    async def ainvoke(
+        self, input: VideoInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> VideoResult:
+        """`invoke`, natively async: the wait sleeps in the event loop."""
+        result = await self._acall_with_config(self._amake, input, config, run_type="chain")
+        return cast(VideoResult, result)
+
     def _make(self, input: VideoInput) -> VideoResult:
+        task, prompt, filename = self._start(input)
+        return self._finish(task, prompt, filename, extends=None)
+
+    async def _amake(self, input: VideoInput) -> VideoResult:
+        task, prompt, filename = await self._aio.run_blocking(self._start, input)
+        return await self._afinish(task, prompt, filename, extends=None)
+
+    def _start(self, input: VideoInput) -> tuple[Task, str, str | None]:
+        """Check the input and the destination, then create (or resume) the task."""
         prompt, options, filename = _parse_input(input)
         # Before paying: a video that could not be saved is not worth making.
         dest = self.output_dir / filename if filename else f"{self.output_dir}{os.sep}"
@@ -251,7 +304,7 @@ class VideoChain(_VideoRunnable):
             task = self.client.create(prompt, dest=dest, **options)
         else:
             task = self._resumed_or_created(prompt, options, filename, dest)
-        return self._finish(task, prompt, filename, extends=None)
+        return task, prompt, filename
 
     def _resumed_or_created(
         self, prompt: str, options: GenerationOptions, filename: str | None, dest: str | Path
@@ -318,7 +371,38 @@ class ExtendChain(_VideoRunnable):
         result = self._call_with_config(self._make, input, config, run_type="chain")
         return cast(ExtendResult, result)
 
+    async def ainvoke(
+        self, input: Mapping[str, Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> ExtendResult:
+        """`invoke`, natively async: every wait sleeps in the event loop."""
+        result = await self._acall_with_config(self._amake, input, config, run_type="chain")
+        return cast(ExtendResult, result)
+
     def _make(self, input: Mapping[str, Any]) -> ExtendResult:
+        prompt, options, continuations = self._steps(input)
+        results: list[VideoResult] = []
+        with _finished_steps(results):
+            results.append(self._finish(self.client.create(prompt, **options), prompt, None, None))
+            for step in continuations:
+                previous = results[-1].task.id
+                task = self.client.extend(previous, step)
+                results.append(self._finish(task, step, None, extends=previous))
+        return ExtendResult(results=results)
+
+    async def _amake(self, input: Mapping[str, Any]) -> ExtendResult:
+        prompt, options, continuations = await self._aio.run_blocking(self._steps, input)
+        results: list[VideoResult] = []
+        with _finished_steps(results):
+            first = await self._aio.create(prompt, **options)
+            results.append(await self._afinish(first, prompt, None, None))
+            for step in continuations:
+                previous = results[-1].task.id
+                task = await self._aio.extend(previous, step)
+                results.append(await self._afinish(task, step, None, extends=previous))
+        return ExtendResult(results=results)
+
+    def _steps(self, input: Mapping[str, Any]) -> tuple[str, GenerationOptions, list[str]]:
+        """The first prompt, its options and the continuations, checked (and the folder)."""
         if not isinstance(input, Mapping):
             raise InvalidInputError(
                 "input", "expected a dict", hint='Pass {"prompt": ..., "continuations": [...]}'
@@ -332,20 +416,30 @@ class ExtendChain(_VideoRunnable):
             )
         prompt, options, _ = _parse_input({k: v for k, v in input.items() if k != "continuations"})
         check_destination(f"{self.output_dir}{os.sep}")
-        results: list[VideoResult] = []
-        try:
-            results.append(self._finish(self.client.create(prompt, **options), prompt, None, None))
-            for step in continuations:
-                previous = results[-1].task.id
-                task = self.client.extend(previous, step)
-                results.append(self._finish(task, step, None, extends=previous))
-        except LumaError as exc:
-            if results:
-                exc.add_note(
-                    "Finished steps: " + ", ".join(f"{r.task.id} -> {r.path}" for r in results)
-                )
-            raise
-        return ExtendResult(results=results)
+        return prompt, options, list(continuations)
+
+
+@contextlib.contextmanager
+def _naming(task: Task) -> Iterator[None]:
+    """Errors raised after `task` was created carry its id."""
+    try:
+        yield
+    except LumaError as exc:
+        exc.task_id = exc.task_id or task.id
+        raise
+
+
+@contextlib.contextmanager
+def _finished_steps(results: list[VideoResult]) -> Iterator[None]:
+    """An error in a chain of steps lists the steps already finished."""
+    try:
+        yield
+    except LumaError as exc:
+        if results:
+            exc.add_note(
+                "Finished steps: " + ", ".join(f"{r.task.id} -> {r.path}" for r in results)
+            )
+        raise
 
 
 def _parse_input(input: VideoInput) -> tuple[str, GenerationOptions, str | None]:

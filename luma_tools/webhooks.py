@@ -67,7 +67,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -226,6 +226,7 @@ class NotifyWatch(Closing):
         self._final = False
         self._news = False
         self._proven = proven
+        self._wakers: list[Callable[[], None]] = []
 
     @property
     def proven(self) -> bool:
@@ -240,10 +241,40 @@ class NotifyWatch(Closing):
         # reports are not (that is what keeps the request count down).
         if state.is_terminal or state is TaskState.UNKNOWN:
             self._final = True
-        self._event.set()
+        self._wake()
 
     def _closed(self) -> None:
+        self._wake()
+
+    def _wake(self) -> None:
+        # Called by the listener with its lock held: wakers must be quick and never block.
         self._event.set()
+        for waker in self._wakers:
+            try:
+                waker()
+            except Exception:  # e.g. the event loop of an async wait already closed
+                log.debug("notify waker failed", exc_info=True)
+
+    def on_news(self, waker: Callable[[], None]) -> None:
+        """Call `waker` (from the listener's thread) whenever news arrives or the listener
+        stops: how an asyncio wait sleeps on callbacks without a thread of its own."""
+        with self._listener._lock:
+            self._wakers.append(waker)
+            if self._news or self._listener.closed:
+                waker()
+
+    def take(self) -> WatchSignal | None:
+        """The news since the last look, without waiting: "final", "alive", "closed" or None."""
+        with self._listener._lock:
+            if self._news:
+                self._news = False
+                self._event.clear()
+                final, self._final = self._final, False
+                return "final" if final else "alive"
+            if self._listener.closed:
+                return "closed"
+            self._event.clear()
+            return None
 
     def wait(self, timeout: float, cancel: threading.Event | None = None) -> WatchSignal:
         """Sleep until a callback for the task arrives, the listener closes, or `timeout` passes.
@@ -260,15 +291,9 @@ class NotifyWatch(Closing):
         while True:
             if cancel is not None and cancel.is_set():
                 return "cancelled"
-            with self._listener._lock:
-                if self._news:
-                    self._news = False
-                    self._event.clear()
-                    final, self._final = self._final, False
-                    return "final" if final else "alive"
-                if self._listener.closed:
-                    return "closed"
-                self._event.clear()
+            news = self.take()
+            if news is not None:
+                return news
             left = end - time.monotonic()
             if left <= 0:
                 return "timeout"

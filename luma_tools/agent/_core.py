@@ -7,15 +7,19 @@ can cause. The LangChain tools and the MCP server are thin adapters over `AgentT
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from .._async_client import AsyncLumaClient
 from .._client import LumaClient, PollEvent
 from .._exceptions import (
     LumaError,
@@ -52,6 +56,34 @@ __all__ = ["AgentTools"]
 log = logging.getLogger("luma_tools")
 
 _PROGRESS_EVERY = 1.0  # seconds between download progress reports
+# A task a create or extend just returned stands in for the first look of the query that
+# follows (agents query right after creating), for this long: one request fewer per video.
+_FRESH_SECONDS = 10.0
+_FRESH_MAX = 4096
+_FRESH: weakref.WeakKeyDictionary[LumaClient, OrderedDict[str, tuple[Task, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+_FRESH_LOCK = threading.Lock()
+
+
+def _remember(client: LumaClient, task: Task) -> None:
+    with _FRESH_LOCK:
+        recent = _FRESH.setdefault(client, OrderedDict())
+        recent[task.id] = (task, time.monotonic())
+        while len(recent) > _FRESH_MAX:
+            recent.popitem(last=False)
+
+
+def _fresh(client: LumaClient, task_id: str) -> Task | str:
+    """The task just returned by a create, if still fresh; else its id (the wait will look)."""
+    with _FRESH_LOCK:
+        recent = _FRESH.get(client)
+        found = recent.pop(task_id, None) if recent is not None else None
+    if found is not None and time.monotonic() - found[1] < _FRESH_SECONDS:
+        return found[0]
+    return task_id
+
+
 #: How long a bounded wait may overrun its bound (a slow reply, a Retry-After) before an
 #: adapter that can stop waiting answers without it: 45 + 10 s stays under a 60 s timeout.
 OVERRUN_GRACE = 10.0
@@ -64,7 +96,8 @@ class AgentTools:
     Args:
         client: The gateway client (shared; thread-safe).
         output_dir: Where downloads are saved (default: the working directory at call time).
-        image_dir: The only folder local start/end images may come from; None allows no
+        image_dir: The only folder local start/end images may come from (`"cwd"`: the working
+            directory at call time); None allows no
             local images (URLs and data URIs are always accepted).
         max_wait_seconds: The cap on `luma_query_task`'s `wait_seconds`.
         guard: The spend guard of create and extend (default: no limit, no price).
@@ -87,13 +120,15 @@ class AgentTools:
         client: LumaClient,
         *,
         output_dir: str | Path | None = None,
-        image_dir: str | Path | None = None,
+        image_dir: str | Path | Literal["cwd"] | None = None,
         max_wait_seconds: float = MAX_WAIT_SECONDS,
         guard: SpendGuard | None = None,
     ) -> None:
         self.client = client
         self.output_dir = None if output_dir is None else Path(output_dir)
-        self.image_dir = None if image_dir is None else Path(image_dir)
+        self.image_dir: Path | Literal["cwd"] | None = (
+            None if image_dir is None else "cwd" if image_dir == "cwd" else Path(image_dir)
+        )
         self.max_wait_seconds = max_wait_seconds
         self.guard = guard or SpendGuard()
 
@@ -101,6 +136,11 @@ class AgentTools:
     def specs(self) -> tuple[ToolSpec, ...]:
         """The four tools' specs, in the order an agent uses them."""
         return TOOL_SPECS
+
+    @property
+    def aclient(self) -> AsyncLumaClient:
+        """The asyncio face of `client` (same session and journal), made on first use."""
+        return AsyncLumaClient.for_client(self.client)
 
     def run(
         self,
@@ -122,31 +162,76 @@ class AgentTools:
             The result; `is_error` results say what to do next. Nothing a model or a gateway
             can cause raises.
         """
+        parsed = self._parse(name, arguments)
+        if isinstance(parsed, ToolResult):
+            return parsed
+        report = _safe(progress)
+        with self._answering(name) as answer:
+            if isinstance(parsed, LumaQueryTaskInput):
+                answer.result = self._query(parsed, report, cancel or threading.Event())
+            else:
+                answer.result = self._blocking_call(parsed, report)
+        return answer.result
+
+    async def arun(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | BaseModel,
+        *,
+        progress: ProgressSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ToolResult:
+        """`run`, for asyncio callers: the bounded wait sleeps in the event loop.
+
+        A create, an extend or a download holds one of the client's worker threads for its
+        one HTTP exchange (a paid request runs to its end even if the caller is cancelled, so
+        its outcome reaches the journal); a `luma_query_task` wait holds no thread between
+        polls, so hundreds of agents can wait at once.
+        """
+        parsed = self._parse(name, arguments)
+        if isinstance(parsed, ToolResult):
+            return parsed
+        report = _safe(progress)
+        with self._answering(name) as answer:
+            if isinstance(parsed, LumaQueryTaskInput):
+                answer.result = await self._aquery(parsed, report, cancel or threading.Event())
+            else:
+                answer.result = await self.aclient.run_blocking(self._blocking_call, parsed, report)
+        return answer.result
+
+    def _parse(self, name: str, arguments: Mapping[str, Any] | BaseModel) -> BaseModel | ToolResult:
+        """The validated arguments of tool `name`, or the error result a model reads."""
         spec = next((s for s in TOOL_SPECS if s.name == name), None)
         if spec is None:
             return ToolResult(describe_unknown_tool(name), is_error=True)
         raw = arguments.model_dump() if isinstance(arguments, BaseModel) else dict(arguments)
         try:
-            args = spec.input_model.model_validate(raw)
+            return spec.input_model.model_validate(raw)
         except ValidationError as exc:
             return ToolResult(describe_validation_error(exc), is_error=True)
-        report = _safe(progress)
+
+    def _blocking_call(self, args: BaseModel, report: ProgressSink) -> ToolResult:
+        """Create, extend or download: one exchange (or one transfer), blocking."""
+        if isinstance(args, LumaCreateVideoInput):
+            return self._create(args, report)
+        if isinstance(args, LumaExtendVideoInput):
+            return self._extend(args, report)
+        assert isinstance(args, LumaDownloadVideoInput)
+        return self._download(args, report)
+
+    @contextlib.contextmanager
+    def _answering(self, name: str) -> Iterator[_Answer]:
+        """Turn whatever the call raises into the result a model reads."""
+        answer = _Answer()
         try:
-            if isinstance(args, LumaCreateVideoInput):
-                return self._create(args, report)
-            if isinstance(args, LumaExtendVideoInput):
-                return self._extend(args, report)
-            if isinstance(args, LumaQueryTaskInput):
-                return self._query(args, report, cancel or threading.Event())
-            assert isinstance(args, LumaDownloadVideoInput)
-            return self._download(args, report)
+            yield answer
         except LumaError as exc:
-            return ToolResult(describe_error(exc, tool=name), is_error=True)
+            answer.result = ToolResult(describe_error(exc, tool=name), is_error=True)
         except Exception as exc:
             # A bug or an unforeseen failure: log it for the developer, and give the model a
             # clean message instead of crashing the whole agent run.
             log.exception("%s failed unexpectedly", name)
-            return ToolResult(describe_unexpected(name, exc), is_error=True)
+            answer.result = ToolResult(describe_unexpected(name, exc), is_error=True)
 
     def time_limit(self, name: str, arguments: Mapping[str, Any]) -> float | None:
         """The most a call should take, for adapters that can stop waiting for it.
@@ -194,6 +279,7 @@ class AgentTools:
         options = self._options(args, "prompt")
         with self.guard.paid_call():
             task = self.client.create(args.prompt, **options)
+        _remember(self.client, task)
         report(
             ProgressUpdate(
                 f"created task {task.id}",
@@ -213,6 +299,7 @@ class AgentTools:
         options = self._options(args, "task_id", "prompt")
         with self.guard.paid_call():
             task = self.client.extend(source, args.prompt, **options)
+        _remember(self.client, task)
         report(
             ProgressUpdate(
                 f"extending {source} as task {task.id}",
@@ -236,9 +323,37 @@ class AgentTools:
         self, args: LumaQueryTaskInput, report: ProgressSink, cancel: threading.Event
     ) -> ToolResult:
         started = time.monotonic()
-        budget = min(float(args.wait_seconds), self.max_wait_seconds)
-        task, problem = self._wait_for_change(args.task_id, budget, report, cancel)
-        waited = time.monotonic() - started
+        watch = _ChangeWatch(args.task_id, self._budget(args), report, cancel)
+        task: Task | None
+        try:
+            task = self.client.wait(_fresh(self.client, args.task_id), **watch.wait_arguments())
+        except (WaitCancelledError, WaitTimeoutError, TaskFailedError) as stopped:
+            task = watch.last_seen(stopped)
+        return self._query_result(args, task, watch.problem, time.monotonic() - started)
+
+    async def _aquery(
+        self, args: LumaQueryTaskInput, report: ProgressSink, cancel: threading.Event
+    ) -> ToolResult:
+        started = time.monotonic()
+        watch = _ChangeWatch(args.task_id, self._budget(args), report, cancel)
+        task: Task | None
+        try:
+            first = _fresh(self.client, args.task_id)
+            task = await self.aclient.wait(first, **watch.wait_arguments())
+        except (WaitCancelledError, WaitTimeoutError, TaskFailedError) as stopped:
+            task = watch.last_seen(stopped)
+        return self._query_result(args, task, watch.problem, time.monotonic() - started)
+
+    def _budget(self, args: LumaQueryTaskInput) -> float:
+        return min(float(args.wait_seconds), self.max_wait_seconds)
+
+    def _query_result(
+        self,
+        args: LumaQueryTaskInput,
+        task: Task | None,
+        problem: LumaError | None,
+        waited: float,
+    ) -> ToolResult:
         if task is None:  # not one answer within the bound
             if problem is not None:
                 raise problem  # what the gateway kept saying: rate limited, down...
@@ -292,7 +407,8 @@ class AgentTools:
         options = {k: v for k, v in args.model_dump().items() if v is not None and k not in skip}
         for field in _IMAGE_FIELDS:
             if field in options:
-                options[field] = local_image(field, options[field], self.image_dir)
+                folder = Path.cwd() if self.image_dir == "cwd" else self.image_dir
+                options[field] = local_image(field, options[field], folder)
         return options
 
     def _cost(self) -> str:
@@ -301,63 +417,75 @@ class AgentTools:
             return ""
         return f" Estimated cost so far: {spent} for {paid_calls(self.guard.used)}."
 
-    def _wait_for_change(
+
+class _Answer:
+    """The result `AgentTools._answering` fills in."""
+
+    result: ToolResult
+
+
+class _ChangeWatch:
+    """The bounded wait of `luma_query_task`: look at the task, then wait until its phase
+    changes or the budget is spent, reporting progress. Shared by the blocking and the asyncio
+    paths, which differ only in the `wait` they call with `wait_arguments()`."""
+
+    def __init__(
         self, task_id: str, budget: float, report: ProgressSink, stop: threading.Event
-    ) -> tuple[Task | None, LumaError | None]:
-        """Look at the task, then poll (sparingly) until its phase changes, `budget` seconds
-        pass or `stop` is set. The client's wait holds the bound whatever the gateway does.
+    ) -> None:
+        self.task_id = task_id
+        self.budget = budget
+        self.report = report
+        self.stop = stop
+        self.phase: tuple[TaskState, bool] | None = None
+        self.problem: LumaError | None = None  # the last transient error seen
 
-        Returns:
-            The last task seen (None if no look succeeded), and the last transient error.
-        """
-        phase: tuple[TaskState, bool] | None = None
-        problem: LumaError | None = None
+    def wait_arguments(self) -> dict[str, Any]:
+        return {
+            "timeout": self.budget,
+            "on_update": self.on_update,
+            "on_poll": self.on_poll,
+            "cancel": self.stop,
+        }
 
-        def on_update(current: Task) -> None:
-            nonlocal phase
-            if phase is None:  # first sight: what a change is measured against
-                phase = (current.state, current.is_finished)
-                if budget > 0 and not current.is_finished:
-                    report(
-                        ProgressUpdate(
-                            f"task {task_id}: {current.state.value}, waiting up to "
-                            f"{budget:.0f} s for a change",
-                            0,
-                            budget,
-                            {"tool": QUERY_TOOL, "task_id": task_id, "state": current.state.value},
-                        )
+    def last_seen(self, stopped: LumaError) -> Task | None:
+        """The last task seen when the wait stopped (None if no look succeeded)."""
+        if isinstance(stopped, TaskFailedError):
+            self.problem = None
+        return getattr(stopped, "task", None)
+
+    def on_update(self, current: Task) -> None:
+        if self.phase is None:  # first sight: what a change is measured against
+            self.phase = (current.state, current.is_finished)
+            if self.budget > 0 and not current.is_finished:
+                self.report(
+                    ProgressUpdate(
+                        f"task {self.task_id}: {current.state.value}, waiting up to "
+                        f"{self.budget:.0f} s for a change",
+                        0,
+                        self.budget,
+                        {"tool": QUERY_TOOL, "task_id": self.task_id, "state": current.state.value},
                     )
-            elif (current.state, current.is_finished) != phase:
-                stop.set()
-
-        def on_poll(event: PollEvent) -> None:
-            nonlocal problem
-            problem = event.error or problem
-            state = event.task.state.value if event.task else "unknown"
-            report(
-                ProgressUpdate(
-                    f"task {task_id}: {state} after {event.elapsed:.0f} s",
-                    round(event.elapsed, 1),
-                    budget,
-                    {
-                        "tool": QUERY_TOOL,
-                        "task_id": task_id,
-                        "state": state,
-                        "polls": event.polls,
-                        "elapsed": round(event.elapsed, 1),
-                    },
                 )
-            )
+        elif (current.state, current.is_finished) != self.phase:
+            self.stop.set()
 
-        try:
-            task = self.client.wait(
-                task_id, timeout=budget, on_update=on_update, on_poll=on_poll, cancel=stop
+    def on_poll(self, event: PollEvent) -> None:
+        self.problem = event.error or self.problem
+        state = event.task.state.value if event.task else "unknown"
+        self.report(
+            ProgressUpdate(
+                f"task {self.task_id}: {state} after {event.elapsed:.0f} s",
+                round(event.elapsed, 1),
+                self.budget,
+                {
+                    "tool": QUERY_TOOL,
+                    "task_id": self.task_id,
+                    "state": state,
+                    "polls": event.polls,
+                    "elapsed": round(event.elapsed, 1),
+                },
             )
-            return task, None
-        except (WaitCancelledError, WaitTimeoutError) as stopped:
-            return stopped.task, problem
-        except TaskFailedError as failed:
-            return failed.task, None
+        )
 
 
 def _safe(progress: ProgressSink | None) -> ProgressSink:

@@ -2,28 +2,28 @@
 
 It is the SDK's low-level `Server`, not `FastMCP`, because the tools' schemas, validation and
 error texts are declared once in the core: FastMCP would derive its own schema from a function
-signature and phrase argument errors its own way. Each call runs in a worker thread
-(`anyio.to_thread`): the client is blocking, and a blocking call on the event loop would
-freeze every session of the server.
+signature and phrase argument errors its own way. Each call goes through the core's async
+path (`AgentTools.arun`): a bounded wait sleeps in the event loop, and a create, an extend or a
+download holds one of the client's worker threads only for its exchange, so nothing blocks the
+loop that serves every session.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import math
 import threading
 from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.from_thread
-import anyio.to_thread
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.shared.exceptions import McpError
 from pydantic import AnyUrl
 
+from .._aio import LoopCalls
 from .._version import __version__
 from ..agent import (
     CREATE_TOOL,
@@ -137,14 +137,10 @@ def build_server(
         started = anyio.current_time()
         with anyio.move_on_after(limit if limit is not None else math.inf) as deadline:
             try:
-                result = await anyio.to_thread.run_sync(
-                    functools.partial(
-                        tools.run, name, arguments, progress=progress.send, cancel=cancel
-                    ),
-                    abandon_on_cancel=True,  # a cancelled call stops waiting; `cancel` ends it
-                )
+                result = await tools.arun(name, arguments, progress=progress.send, cancel=cancel)
             finally:
                 cancel.set()
+                await progress.flush()
         if deadline.cancelled_caught:  # the gateway kept a bounded wait past its bound
             result = tools.overdue(arguments, progress.last, anyio.current_time() - started)
         if result.file is not None:
@@ -183,28 +179,33 @@ def build_server(
 
 class _Progress:
     """Remembers a call's last progress update, and sends each one as an MCP progress
-    notification when the client asked for them (a progress token). `send` is called from
-    the worker thread."""
+    notification when the client asked for them (a progress token). `send` is called from the
+    event loop (a bounded wait) or from a worker thread (a download)."""
 
     def __init__(self, server: Server[Any, Any]) -> None:
         context = server.request_context
         self._token = context.meta.progressToken if context.meta else None
         self._session, self._request_id = context.session, str(context.request_id)
+        self._calls = LoopCalls(asyncio.get_running_loop())
+        self._lock = threading.Lock()
         self._sent = -1.0
         self.last: ProgressUpdate | None = None
 
     def send(self, update: ProgressUpdate) -> None:
-        self.last = update
-        if self._token is None or update.progress <= self._sent:
-            return  # not asked for; or not growing, as MCP requires (a resumed download)
-        self._sent = update.progress
-        anyio.from_thread.run(
-            functools.partial(
-                self._session.send_progress_notification,
-                progress_token=self._token,
-                progress=update.progress,
-                total=update.total,
-                message=update.message,
-                related_request_id=self._request_id,
-            )
+        with self._lock:
+            self.last = update
+            if self._token is None or update.progress <= self._sent:
+                return  # not asked for; or not growing, as MCP requires (a resumed download)
+            self._sent = update.progress
+        notification = self._session.send_progress_notification(
+            progress_token=self._token,
+            progress=update.progress,
+            total=update.total,
+            message=update.message,
+            related_request_id=self._request_id,
         )
+        self._calls.submit(notification)
+
+    async def flush(self) -> None:
+        """Wait for the notifications sent so far (they go out before the call's answer)."""
+        await self._calls.flush()

@@ -7,16 +7,18 @@ every word the model reads; a tool turns its `ToolResult` into LangChain's
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from langchain_core.callbacks import CallbackManagerForToolRun
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import Field, model_validator
 
+from .._aio import LoopCalls
 from .._client import LumaClient
 from ..agent import AgentTools, ProgressUpdate, SpendGuard, ToolSpec, describe_validation_error
-from ._events import report_progress
+from ._events import areport_progress, report_progress
 
 __all__ = ["LumaTool"]
 
@@ -62,7 +64,7 @@ class LumaTool(BaseTool):
         """The core with this tool's settings (cheap: it only holds references)."""
         return AgentTools(
             self.client,
-            image_dir=self.image_dir or Path.cwd(),
+            image_dir=self.image_dir or "cwd",  # the working directory when the call needs it
             guard=self.spend_guard,
             **self._core_options(),
         )
@@ -78,6 +80,26 @@ class LumaTool(BaseTool):
             report_progress({**update.data, "message": update.message}, run_manager)
 
         result = self._core().run(self.spec.name, arguments, progress=progress)
+        if result.is_error:
+            raise ToolException(result.content)
+        return result.content, result.data or {}
+
+    async def _arun(
+        self, *, run_manager: AsyncCallbackManagerForToolRun | None = None, **arguments: Any
+    ) -> tuple[str, dict[str, Any]]:
+        # Native async: a bounded wait sleeps in the event loop instead of holding one of the
+        # loop's few default executor threads (LangChain's fallback for tools without _arun).
+        reports = LoopCalls(asyncio.get_running_loop())
+
+        def progress(update: ProgressUpdate) -> None:
+            reports.submit(
+                areport_progress({**update.data, "message": update.message}, run_manager)
+            )
+
+        try:
+            result = await self._core().arun(self.spec.name, arguments, progress=progress)
+        finally:
+            await reports.flush()
         if result.is_error:
             raise ToolException(result.content)
         return result.content, result.data or {}

@@ -12,9 +12,14 @@ import contextlib
 import logging
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForToolRun, dispatch_custom_event
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForToolRun,
+    CallbackManagerForToolRun,
+    adispatch_custom_event,
+    dispatch_custom_event,
+)
 
-__all__ = ["PROGRESS_EVENT", "report_progress"]
+__all__ = ["PROGRESS_EVENT", "areport_progress", "report_progress"]
 
 #: The name of the custom event carrying progress (`on_custom_event(name, data)`).
 PROGRESS_EVENT = "luma_progress"
@@ -36,6 +41,22 @@ def report_progress(
     writer = _graph_stream_writer()
     if writer is not None:
         writer({PROGRESS_EVENT: data})
+
+
+async def areport_progress(
+    data: dict[str, Any], run_manager: AsyncCallbackManagerForToolRun | None = None
+) -> None:
+    """`report_progress` for async callers (`ainvoke`, `astream_events`). Never raises."""
+    try:
+        if run_manager is not None:
+            await run_manager.on_text(f"{data.get('message', '')}\n")
+        with contextlib.suppress(RuntimeError):  # not inside a runnable: nobody to tell
+            await adispatch_custom_event(PROGRESS_EVENT, data)
+        writer = _graph_stream_writer()
+        if writer is not None:
+            writer({PROGRESS_EVENT: data})
+    except Exception:  # progress is a courtesy
+        log.debug("progress report failed", exc_info=True)
 
 
 def _graph_stream_writer() -> Any:

@@ -10,7 +10,7 @@ from bench.__main__ import BENCHES, main
 
 
 def test_benchmarks_import_and_the_quick_ones_run(tmp_path: Path) -> None:
-    assert set(BENCHES) == {"overhead", "waiting", "download", "many", "imports"}
+    assert set(BENCHES) == {"overhead", "waiting", "download", "many", "agents", "imports"}
     out = tmp_path / "bench.md"
     assert main(["--quick", "--only", "imports,download", "--out", str(out)]) == 0
     text = out.read_text()
@@ -22,3 +22,14 @@ def test_benchmarks_import_and_the_quick_ones_run(tmp_path: Path) -> None:
 def test_unknown_benchmark_names_are_refused() -> None:
     with pytest.raises(SystemExit):
         main(["--only", "nope"])
+
+
+def test_the_agents_benchmark_runs_small(tmp_path: Path) -> None:
+    from bench import agents
+
+    out = tmp_path / "agents.md"
+    assert main(["--quick", "--only", "agents", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert f"one job = {agents.JOB_SECONDS:.0f} s" in text
+    assert "Many agents in one event loop" in text
+    assert "default executor (baseline)" in text
