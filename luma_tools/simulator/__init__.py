@@ -26,8 +26,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError("The simulator needs werkzeug: pip install 'luma-tools[simulator]'") from exc
 
 from ._faults import Faults
+from ._files import ServedVideo
 from ._records import HookDelivery, RecordedRequest
 from ._shapes import Shapes
 from ._simulator import LumaSimulator
 
-__all__ = ["Faults", "HookDelivery", "LumaSimulator", "RecordedRequest", "Shapes"]
+__all__ = ["Faults", "HookDelivery", "LumaSimulator", "RecordedRequest", "ServedVideo", "Shapes"]
