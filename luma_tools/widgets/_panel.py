@@ -16,7 +16,7 @@ import traitlets
 from .._client import LumaClient
 from .._models import Task
 from .._polling import PollPolicy
-from ._display import RepublishedText, bundle_of
+from ._display import HIDE_FALLBACK_CSS, SavedText, bundle_of
 from ._state import PanelView, Phase, TaskTracker, format_bytes, refollow_code
 
 __all__ = ["TaskPanel", "front_end_state"]
@@ -55,6 +55,22 @@ _TITLES = {
     Phase.STOPPED: "Stopped",
     Phase.TIMED_OUT: "Timed out",
 }
+
+
+def _current_kernel_id() -> str:
+    """The id Jupyter gave the running kernel ("" outside a kernel).
+
+    Jupyter names a kernel's connection file `kernel-<id>.json` after the id it knows the
+    kernel by, which is also what a front end's kernel connection reports.
+    """
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = Path(get_connection_file()).name
+    except Exception:  # not in a kernel, or an ipykernel without connection files
+        return ""
+    match = re.fullmatch(r"kernel-([\w-]+)\.json", name)
+    return match.group(1) if match else ""
 
 
 def front_end_state(view: PanelView) -> dict[str, Any]:
@@ -169,7 +185,7 @@ class TaskPanel(anywidget.AnyWidget):
     """
 
     _esm = _asset("panel.js")
-    _css = _asset("panel.css")
+    _css = _asset("panel.css") + "\n" + HIDE_FALLBACK_CSS
 
     #: What the front end draws (see `front_end_state`): plain JSON, saved with the notebook.
     state = traitlets.Dict().tag(sync=True)
@@ -177,6 +193,9 @@ class TaskPanel(anywidget.AnyWidget):
     collapsed = traitlets.Bool(False).tag(sync=True)
     #: Offer a dismiss button (panels inside a studio).
     dismissable = traitlets.Bool(False).tag(sync=True)
+    #: The kernel that follows the task: a front end whose notebook runs another kernel (a
+    #: reopened notebook) knows that this panel's kernel is gone.
+    kernel_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -209,7 +228,7 @@ class TaskPanel(anywidget.AnyWidget):
         self._on_change = _on_change
         # Live only: the signed video link goes to the browser in a message, never in state.
         self._video_url: str | None = None
-        self._outputs = RepublishedText(self._repr_mimebundle_)
+        self._outputs = SavedText(self._repr_mimebundle_, self._saved_text)
         self._saved: tuple[object, ...] | None = None
         self._render_lock = threading.Lock()
         self._rendering = False
@@ -217,7 +236,11 @@ class TaskPanel(anywidget.AnyWidget):
         self._closed = threading.Event()
         self._rendered = -1
         view = self._tracker.snapshot()
-        super().__init__(state=front_end_state(view), dismissable=_on_dismiss is not None)
+        super().__init__(
+            state=front_end_state(view),
+            dismissable=_on_dismiss is not None,
+            kernel_id=_current_kernel_id(),
+        )
         self._rendered = view.version
         self._saved = _saved_key(view)
         self.on_msg(self._on_front_end_message)
@@ -303,14 +326,18 @@ class TaskPanel(anywidget.AnyWidget):
         printer.text(self._tracker.snapshot().text())
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        # text/plain is what GitHub, nbviewer, nbconvert and terminals show instead of the
-        # widget. It is re-published as the task moves on (see `_ipython_display_`).
+        # text/plain is what front ends without widgets show instead of the panel.
         data, metadata = bundle_of(super()._repr_mimebundle_(**kwargs))
         data["text/plain"] = self._tracker.snapshot().text()
         return data, metadata
 
     def _ipython_display_(self) -> None:
+        # In IPython: the panel, then its text in an output of its own that follows the task
+        # (what GitHub, nbviewer and nbconvert show of a saved notebook).
         self._outputs.show()
+
+    def _saved_text(self) -> str:
+        return self._tracker.snapshot().text()
 
     # -- messages from the front end (kernel's main thread) ----------------------------------
 

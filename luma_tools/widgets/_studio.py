@@ -17,7 +17,7 @@ from .._client import GenerationOptions, LumaClient
 from .._exceptions import LumaError
 from .._models import ASPECT_RATIOS, GenerationRequest, Task
 from .._polling import PollPolicy
-from ._display import RepublishedText, bundle_of
+from ._display import HIDE_FALLBACK_CSS, SavedText, bundle_of
 from ._panel import TaskPanel
 from ._state import Phase
 
@@ -40,8 +40,13 @@ _FIELD_LABELS = {
 
 
 def _row() -> widgets.Layout:
-    """A form row that wraps instead of overflowing a narrow cell."""
-    return widgets.Layout(flex_flow="row wrap", width="100%", max_width="100%")
+    """A form row that wraps instead of overflowing a narrow cell.
+
+    Widths stay `auto` throughout the studio: ipywidgets gives each widget a 2 px margin, so
+    `width: 100%` would overflow the cell by 4 px; an `auto` width in a column stretches to
+    fit instead.
+    """
+    return widgets.Layout(flex_flow="row wrap", width="auto")
 
 
 def _form_error(exc: LumaError) -> str:
@@ -89,7 +94,7 @@ class _ImageInput(widgets.HBox):  # type: ignore[misc]
         self.clear_button.on_click(lambda _b: self.clear())
         super().__init__(
             [self.url, self.upload, self.clear_button],
-            layout=widgets.Layout(flex_flow="row wrap", width="100%", max_width="100%"),
+            layout=_row(),
         )
         self.add_class(css)
 
@@ -160,10 +165,10 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self._timeout = timeout
         self._last_submit: tuple[Any, float] | None = None
         self.panels: list[TaskPanel] = []
-        wide = widgets.Layout(width="100%")
+        wide = widgets.Layout(width="auto")
         self.prompt = widgets.Textarea(
             placeholder="Describe the video, e.g. a red fox running through fresh snow",
-            layout=widgets.Layout(width="100%", height="70px"),
+            layout=widgets.Layout(width="auto", height="70px"),
         ).add_class("luma-prompt-input")
         self.aspect_ratio = widgets.Dropdown(
             options=list(ASPECT_RATIOS),
@@ -178,7 +183,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self.start_image = _ImageInput("Start image", "luma-start-image")
         self.end_image = _ImageInput("End image", "luma-end-image")
         self.generate_button = widgets.Button(
-            description="Generate", icon="play", button_style="success"
+            description="Generate", icon="play", button_style="primary"
         ).add_class("luma-generate")
         self.extend_id = widgets.Text(
             placeholder="task id (default: latest completed)",
@@ -189,12 +194,13 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         ).add_class("luma-extend")
         self.message = widgets.HTML().add_class("luma-studio-message")
         self.panel_list = widgets.VBox(layout=wide).add_class("luma-panels")
-        self._outputs = RepublishedText(self._repr_mimebundle_)
+        self._outputs = SavedText(self._repr_mimebundle_, self._text)
         self.generate_button.on_click(lambda _b: self.generate())
         self.extend_button.on_click(lambda _b: self.extend())
         super().__init__(
             [
-                widgets.HTML("<b>Luma studio</b>"),
+                # The style hides the studio's saved text while the studio itself renders.
+                widgets.HTML(f"<style>{HIDE_FALLBACK_CSS}</style><b>Luma studio</b>"),
                 self.prompt,
                 widgets.HBox([self.aspect_ratio, self.expand_prompt], layout=_row()),
                 self.start_image,
@@ -205,7 +211,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
                 self.message,
                 self.panel_list,
             ],
-            layout=widgets.Layout(width="100%", max_width="900px", overflow="hidden"),
+            layout=widgets.Layout(width="auto", max_width="900px"),
         )
         self.add_class("luma-studio")
 

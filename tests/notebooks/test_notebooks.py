@@ -151,6 +151,8 @@ def test_the_notebook_runs_offline_and_saves_a_small_truthful_record(
         assert blob[4:8] != b"ftyp", "an MP4 was saved in the widget state"
     for panel in models.all_panels():
         assert len(json.dumps(panel)) <= PANEL_BUDGET
+        # Only a kernel started by a Jupyter server is named (nbclient's is not).
+        assert isinstance(panel["state"]["kernel_id"], str)
     completed = models.panels("completed")
     assert completed, "no panel reached completed"
     for panel in completed:

@@ -307,15 +307,22 @@ def test_a_connection_error_while_following_can_be_resumed(
     assert state["stop"] == "resume"  # the task id is known: trying again may well help
 
 
+def _a_create_that_errs(
+    client: LumaClient, panels: list[TaskPanel], prompt: str
+) -> tuple[TaskPanel, dict[str, Any]]:
+    """A panel that creates its own task (as the studio's do), followed to its error."""
+    panel = TaskPanel(client, _submit=lambda: client.create(prompt))
+    panels.append(panel)
+    assert panel.wait(timeout=15)
+    assert panel.state["phase"] == Phase.ERROR
+    return panel, panel.state
+
+
 def test_a_failed_create_says_no_task_was_created_and_offers_nothing(
     live_sim: LumaSimulator, live_client: LumaClient, panels: list[TaskPanel]
 ) -> None:
     live_sim.faults.quota_exhausted(times=1, route="create")
-    panel = TaskPanel(live_client, _submit=lambda: live_client.create("no money"))
-    panels.append(panel)
-    assert panel.wait(timeout=10)
-    state = panel.state
-    assert state["phase"] == Phase.ERROR
+    panel, state = _a_create_that_errs(live_client, panels, "no money")
     assert state["task_line"] == "no task was created"
     assert state["message"].startswith("The create request failed, so no task was created")
     assert state["stop"] is None  # never "creating the task…" with a dead Stop button
@@ -327,11 +334,7 @@ def test_an_ambiguous_create_says_it_may_be_billed_and_never_invites_a_second_on
     live_sim: LumaSimulator, live_client: LumaClient, panels: list[TaskPanel]
 ) -> None:
     live_sim.faults.reset_connection(times=1, route="create")
-    panel = TaskPanel(live_client, _submit=lambda: live_client.create("lost reply"))
-    panels.append(panel)
-    assert panel.wait(timeout=15)
-    state = panel.state
-    assert state["phase"] == Phase.ERROR
+    panel, state = _a_create_that_errs(live_client, panels, "lost reply")
     assert state["ambiguous"] is True
     assert "may have been created and billed" in state["task_line"]
     assert "may have been created and billed" in state["message"]

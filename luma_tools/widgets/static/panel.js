@@ -201,24 +201,48 @@ function render({ model, el }) {
   model.on("change:dismissable", draw);
   model.on("msg:custom", onMessage);
 
-  // The widget manager marks a view whose kernel connection is gone (a restart, or a model
-  // restored from a saved notebook) with this class: say so once, in words.
+  // Is the kernel that followed the task gone? Say so once, in words. The signs:
+  // - the widget manager disconnects the model (comm_live_update: a restart, a shutdown);
+  // - some managers mark the view with this class for the same reasons;
+  // - the notebook's kernel is not the one that made the panel, or it stays idle without
+  //   ever answering this view's hello (a panel restored from saved widget state).
+  const markGone = () => {
+    if (!gone) { gone = true; pending = null; draw(); }
+  };
   const checkKernel = () => {
-    const now = el.classList.contains("jupyter-widgets-disconnected");
-    if (now !== gone) { gone = now; pending = null; draw(); }
+    if (el.classList.contains("jupyter-widgets-disconnected")) markGone();
+    const made = model.get("kernel_id");
+    const kernel = model.widget_manager && model.widget_manager.kernel;
+    if (made && kernel && kernel.id && kernel.id !== made) markGone();
   };
   const watcher = new MutationObserver(checkKernel);
   watcher.observe(el, { attributes: true, attributeFilter: ["class"] });
+  model.on("comm_live_update", markGone);
   draw();
   checkKernel();
-  model.send({ kind: "hello" }); // asks the kernel for the live video link, if any
+  // Hello asks the kernel for the live video link. Any kernel that has this panel answers
+  // (busy, then idle); one that stays idle for seconds without answering does not have it.
+  let answered = false;
+  model.send({ kind: "hello" }, { iopub: { status: () => { answered = true; } } });
+  let idleSince = null;
+  let ticks = 0;
+  const listen = setInterval(() => {
+    const kernel = model.widget_manager && model.widget_manager.kernel;
+    checkKernel();
+    if (answered || gone || ++ticks > 600) { clearInterval(listen); return; }
+    if (!kernel || kernel.status !== "idle") { idleSince = null; return; } // not known yet
+    idleSince = idleSince || Date.now();
+    if (Date.now() - idleSince > 5000) { clearInterval(listen); markGone(); }
+  }, 1000);
 
   return () => {
+    clearInterval(listen);
     watcher.disconnect();
     model.off("change:state", onState);
     model.off("change:collapsed", draw);
     model.off("change:dismissable", draw);
     model.off("msg:custom", onMessage);
+    model.off("comm_live_update", markGone);
   };
 }
 
