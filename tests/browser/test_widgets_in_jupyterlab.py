@@ -4,8 +4,8 @@ least 4.5:1, measured from the rendered colours), never overflow, play their vid
 jumping back when a download finishes; after a kernel restart a panel says so and shows the
 line that follows its task again.
 
-Also saves screenshots: panel-{queued,running,completed,failed}.png, studio.png, their dark
-twins (*-dark.png) and panel-restarted.png, in test-artifacts/browser/ (ignored by git). With
+Also saves screenshots: panel-{queued,running,completed,failed,restarted}.png, studio.png,
+panel-completed-dark.png, studio-dark.png and panel-reopened-dark.png, in test-artifacts/browser/ (ignored by git). With
 LUMA_TOOLS_UPDATE_DOCS_IMAGES=1 they go to docs/images/ instead, which the docs embed.
 """
 
@@ -231,8 +231,6 @@ def test_widgets_notebook_runs_live_reads_well_and_fits_a_narrow_window(
     _seen(page, "running")
     if panel.locator(".luma-state[data-state='running']").count():
         ratios["running"] = _readable(panel, f"{theme} running panel")
-        if not suffix:
-            _shot_if(panel, "running", "panel-running.png")
     _state(panel, "completed")
     task_id = panel.locator(".luma-task-id").inner_text()
     played = _plays(panel)
@@ -309,6 +307,7 @@ def test_widgets_notebook_runs_live_reads_well_and_fits_a_narrow_window(
     ratios["studio"] = _readable(studio, f"{theme} studio")
     _fits(studio, f"{theme} studio")
     _fits(page.locator(".jp-CodeCell", has_text="studio = LumaStudio").first, f"{theme} studio")
+    page.set_viewport_size({"width": NARROW["width"], "height": 2400})  # all of it on screen
     studio.scroll_into_view_if_needed()
     studio.screenshot(path=str(IMAGES / f"studio{suffix}.png"))
     # Live panels, idle for a while now, never claim that their kernel is gone.
@@ -357,6 +356,7 @@ def test_a_kernel_restart_mid_task_says_so_and_shows_the_line_that_follows_it_ag
     assert re.fullmatch(r"[0-9a-f-]{36}", task_id)
     gone = panel.locator(".luma-gone")
     assert gone.is_hidden()
+    panel.screenshot(path=str(IMAGES / "panel-running.png"))  # a long job: no hurry here
 
     # Kernel > Restart Kernel…, confirmed, the way a user does it.
     page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
