@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from luma_tools import LumaClient
-from luma_tools.simulator import LumaSimulator
+from luma_tools.simulator import LumaSimulator, write_test_video
 
 from ._common import Row, Section, median, mib, run_child
 
@@ -24,11 +24,8 @@ CURL = "/usr/bin/curl"
 
 
 def _make_file(path: Path, size: int) -> None:
-    # Random data, so nothing on the way can compress it.
-    block = os.urandom(1 << 20)
-    with path.open("wb") as out:
-        for _ in range(size >> 20):
-            out.write(block)
+    # A valid MP4 (clients check) whose media data is random, so nothing can compress it.
+    write_test_video(path, size)
 
 
 def _sha256(path: Path) -> str:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._client import GenerationOptions, LumaClient, PollEvent
+from ._client import LumaClient
+from ._destination import check_destination
 from ._download import DownloadLinkExpired
 from ._exceptions import (
     AmbiguousSubmitError,
     AuthenticationError,
     BadRequestError,
+    DestinationError,
     DestinationExistsError,
     InvalidInputError,
     LumaConnectionError,
@@ -31,15 +33,27 @@ from ._exceptions import (
     NotFoundError,
     QuotaError,
     RateLimitError,
+    RedirectError,
     ServerError,
+    SubmitInterrupted,
     TaskFailedError,
     TaskNotReadyError,
     WaitCancelledError,
     WaitTimeoutError,
 )
-from ._models import ASPECT_RATIOS, AspectRatio, GenerationRequest, Task, TaskState
+from ._journal import Job, Journal, JournalError
+from ._models import (
+    ASPECT_RATIOS,
+    AspectRatio,
+    GenerationOptions,
+    GenerationRequest,
+    Task,
+    TaskState,
+)
 from ._polling import PollPolicy, PollSchedule
+from ._transport import InsecureKeyWarning
 from ._version import __version__
+from ._waiting import PollEvent
 
 if TYPE_CHECKING:
     from .tools import LumaToolkit as LumaToolkit
@@ -52,11 +66,16 @@ __all__ = [
     "AspectRatio",
     "AuthenticationError",
     "BadRequestError",
+    "DestinationError",
     "DestinationExistsError",
     "DownloadLinkExpired",
     "GenerationOptions",
     "GenerationRequest",
+    "InsecureKeyWarning",
     "InvalidInputError",
+    "Job",
+    "Journal",
+    "JournalError",
     "LumaClient",
     "LumaConnectionError",
     "LumaError",
@@ -67,7 +86,9 @@ __all__ = [
     "PollSchedule",
     "QuotaError",
     "RateLimitError",
+    "RedirectError",
     "ServerError",
+    "SubmitInterrupted",
     "Task",
     "TaskFailedError",
     "TaskNotReadyError",
@@ -75,6 +96,7 @@ __all__ = [
     "WaitCancelledError",
     "WaitTimeoutError",
     "__version__",
+    "check_destination",
     "parse_notify_payload",
 ]
 

@@ -4,56 +4,63 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypedDict, Unpack
+from typing import Any, Literal, Protocol, Unpack
 from urllib.parse import quote
 
 import requests
 from pydantic import SecretStr
 
 from ._closing import Closing
-from ._download import ProgressCallback, stream_to_file
-from ._errors import business_error, error_from_status, parse_json_leniently
+from ._destination import check_destination, target_path
+from ._download import ProgressCallback, describe_os_error, stream_to_file
 from ._exceptions import (
     AmbiguousSubmitError,
     BadRequestError,
-    DestinationExistsError,
     InvalidInputError,
     LumaConnectionError,
     LumaError,
     NotFoundError,
     RateLimitError,
+    RedirectError,
     ServerError,
+    SubmitInterrupted,
     TaskFailedError,
     TaskNotReadyError,
     WaitCancelledError,
-    WaitTimeoutError,
 )
-from ._images import _check_url
-from ._models import AspectRatio, GenerationRequest, Task, TaskState
-from ._polling import PollPolicy, PollSchedule
-from ._transport import BearerAuth, build_session, never_sent
+from ._exchange import Call, Done, Follow, Judge, Wait, ambiguous, build_retry
+from ._ids import check_task_id
+from ._journal import Journal, default_journal, journal_enabled
+from ._models import GenerationOptions, GenerationRequest, Task, TaskState
+from ._polling import PollPolicy
+from ._text import Redactor, preview
+from ._transport import (
+    BearerAuth,
+    WireError,
+    build_session,
+    last_request_sent,
+    send_once,
+    warn_if_cleartext,
+)
+from ._urls import Origin, is_private_host, normalise_base_url
 from ._version import __version__
+from ._waiting import PollEvent, Sleep, WaitCore
 
-__all__ = ["GenerationOptions", "LumaClient", "PollEvent"]
+__all__ = ["GenerationOptions", "LumaClient", "PollEvent", "check_task_id"]
 
 log = logging.getLogger("luma_tools")
 
 API_KEY_ENV = "LUMA_API_KEY"
 BASE_URL_ENV = "LUMA_BASE_URL"
-_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
-_MAX_TASK_ID = 128
-# Polls that may see "completed" without a video URL before asking download_video_url directly.
-_URL_GRACE_POLLS = 3
-# Consecutive transient errors (network, 5xx, 429) that `wait` rides out before giving up.
-_MAX_WAIT_ERRORS = 5
+#: Errors a wait rides out (the next poll may well succeed).
+_TRANSIENT = (LumaConnectionError, ServerError, RateLimitError)
 
 
 class NotifyWatchLike(Protocol):
@@ -85,79 +92,6 @@ class NotifyListenerLike(Protocol):
     def watch(self, task_id: str) -> NotifyWatchLike: ...
 
 
-class GenerationOptions(TypedDict, total=False):
-    """Optional settings of a create or extend request (all passed through to the gateway)."""
-
-    aspect_ratio: AspectRatio
-    expand_prompt: bool
-    loop: bool
-    image_url: str
-    image_end_url: str
-    notify_hook: str
-    model_name: str
-    duration: str
-    resolution: str
-
-
-@dataclass(frozen=True)
-class PollEvent:
-    """What one poll of `wait` saw, for progress displays.
-
-    Attributes:
-        task: The task as polled, or None if the poll failed.
-        error: The transient error of a failed poll (it will be retried), else None.
-        polls: Polls made so far, this one included.
-        elapsed: Seconds since `wait` started.
-        next_delay: Seconds until the next poll, or None if this was the last one.
-    """
-
-    task: Task | None
-    error: LumaError | None
-    polls: int
-    elapsed: float
-    next_delay: float | None
-
-
-def check_task_id(task_id: str) -> str:
-    """Return `task_id` if it is safe to put in a URL path, else raise `InvalidInputError`."""
-    if not isinstance(task_id, str):
-        raise InvalidInputError("task_id", f"must be a string, not {type(task_id).__name__}")
-    if not task_id:
-        raise InvalidInputError("task_id", "is empty", hint="Pass the id returned by create")
-    if len(task_id) > _MAX_TASK_ID:
-        raise InvalidInputError(
-            "task_id",
-            f"is {len(task_id)} characters long; ids are at most {_MAX_TASK_ID}",
-            hint="Pass the id returned by create, not a URL or a message",
-        )
-    if not _TASK_ID.fullmatch(task_id):
-        raise InvalidInputError(
-            "task_id",
-            f"{task_id[:40]!r} contains characters a task id never has (/, ?, #, whitespace, ...)",
-            hint="Pass the id exactly as returned by create",
-        )
-    return task_id
-
-
-def _describe_network_error(exc: BaseException) -> str:
-    """A few words on what went wrong on the wire ("connection refused", "read timeout")."""
-    text = repr(exc)
-    for needle, words in (
-        ("ConnectTimeout", "connect timeout"),
-        ("ReadTimeout", "read timeout"),
-        ("Connection refused", "connection refused"),
-        ("ConnectionRefused", "connection refused"),
-        ("NameResolution", "host name not found"),
-        ("RemoteDisconnected", "connection closed without a reply"),
-        ("reset by peer", "connection reset"),
-        ("ConnectionReset", "connection reset"),
-        ("SSL", "TLS error"),
-    ):
-        if needle in text:
-            return words
-    return type(exc).__name__
-
-
 def _resolve_base_url(base_url: str | None) -> str:
     value = (base_url or os.environ.get(BASE_URL_ENV) or "").strip()
     if not value:
@@ -166,14 +100,7 @@ def _resolve_base_url(base_url: str | None) -> str:
             "no gateway URL",
             hint=f"Pass base_url='https://your-gateway' or set {BASE_URL_ENV}",
         )
-    value = _check_url(
-        "base_url", value, hint="Pass the gateway origin, e.g. https://api.example.com"
-    ).rstrip("/")
-    # People paste the endpoint instead of the origin; the paths are ours to add.
-    for suffix in ("/luma/generations", "/luma"):
-        if value.endswith(suffix):
-            value = value[: -len(suffix)]
-    return value
+    return normalise_base_url(value)
 
 
 def _resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
@@ -184,28 +111,73 @@ def _resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
         raise InvalidInputError(
             "api_key", "no API key", hint=f"Pass api_key=... or set {API_KEY_ENV}"
         )
-    if value.lower().startswith("bearer "):
+    if value[:7].lower() == "bearer ":
         value = value[7:].strip()
+    for position, char in enumerate(value, 1):
+        # An HTTP header cannot carry these; the key itself is never quoted back.
+        if char.isspace() or not char.isprintable() or ord(char) > 0xFF:
+            what = "a line break" if char in "\r\n" else f"an invalid character (U+{ord(char):04X})"
+            raise InvalidInputError(
+                "api_key",
+                f"contains {what} at position {position} of {len(value)}",
+                hint=f"Set {API_KEY_ENV} (or api_key=) to the key alone, on one line, "
+                'e.g. export LUMA_API_KEY="$(head -n 1 key.txt)"',
+            )
     return SecretStr(value)
+
+
+def _check_seconds(field: str, value: float, *, allow_zero: bool = True) -> float:
+    """`value` as a float if it is a finite number of seconds, else `InvalidInputError`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(field, f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        raise InvalidInputError(
+            field,
+            f"{value!r} is not a usable number of seconds",
+            hint="Pass a finite number above 0" if not allow_zero else "Pass a finite number >= 0",
+        )
+    return number
+
+
+def _resolve_timeout(timeout: float | tuple[float, float]) -> tuple[float, float]:
+    pair = (timeout, timeout) if isinstance(timeout, int | float) else tuple(timeout)
+    if len(pair) != 2:
+        raise InvalidInputError("timeout", "must be seconds, or a (connect, read) pair")
+    return (
+        _check_seconds("timeout", pair[0], allow_zero=False),
+        _check_seconds("timeout", pair[1], allow_zero=False),
+    )
 
 
 class LumaClient(Closing):
     """A client for the Luma video API of an API gateway.
 
-    One client holds one `requests.Session` (connection pooling, retries) and is safe to share
-    between threads. Use it as a context manager, or call `close()`.
+    One client holds one `requests.Session` (connection pooling) and is safe to share between
+    threads. Use it as a context manager, or call `close()`.
 
     Args:
         api_key: The gateway key. Defaults to the `LUMA_API_KEY` environment variable.
-            Stored as a `SecretStr`; it never appears in a repr, a log line or an error.
+            Stored as a `SecretStr`; it never appears in a repr, a log line or an error, and is
+            redacted from everything the gateway sends back.
         base_url: The gateway origin, e.g. `https://api.example.com`. Defaults to
-            `LUMA_BASE_URL`.
+            `LUMA_BASE_URL`. Normalised the way `requests` sends URLs, so the key is attached
+            whatever the spelling (`HTTPS://API.Example.com/`).
         timeout: Seconds for (connect, read), or one number for both.
-        max_retries: Retries of a GET on connection errors, timeouts, 429 and 5xx.
+        max_retries: Retries of a read (GET) on connection errors, timeouts, 429 and 5xx. A
+            paid request (create, extend) is re-sent only when it provably never left.
         poll_policy: How `wait` spaces its polls.
         bool_as_string: Send `expand_prompt`/`loop` as `"true"`/`"false"` for the few gateways
             that insist on strings (most reject them).
         max_connections: Connections kept open per host; raise it for many concurrent jobs.
+        verify: TLS verification: True, or the path of a CA bundle (a corporate proxy's).
+        allow_private_urls: Whether redirects and video links may lead to loopback or private
+            addresses. The default allows them only when the gateway itself is on one (a
+            simulator, a gateway on your network).
+        journal: Where paid requests are recorded before they are sent (see
+            [`Journal`][luma_tools.Journal]): the default journal unless
+            `LUMA_TOOLS_JOURNAL=off`; `False` for none, or a `Journal` of your own.
 
     Example:
         ```python
@@ -228,24 +200,39 @@ class LumaClient(Closing):
         poll_policy: PollPolicy | None = None,
         bool_as_string: bool = False,
         max_connections: int = 10,
+        verify: bool | str = True,
+        allow_private_urls: bool | None = None,
+        journal: Journal | bool | None = None,
     ) -> None:
         self.api_key = _resolve_api_key(api_key)
         self.base_url = _resolve_base_url(base_url)
-        self.timeout = (
-            (float(timeout), float(timeout))
-            if isinstance(timeout, int | float)
-            else (float(timeout[0]), float(timeout[1]))
-        )
+        self.timeout = _resolve_timeout(timeout)
         self.poll_policy = poll_policy or PollPolicy()
         self.bool_as_string = bool_as_string
         self.max_connections = max_connections
+        self.allow_private_urls = (
+            is_private_host(Origin.of(self.base_url).host)
+            if allow_private_urls is None
+            else allow_private_urls
+        )
         self._api = f"{self.base_url}/luma"
-        self._auth = BearerAuth(self.api_key, self._api + "/")
+        self._auth = BearerAuth(self.api_key, self._api)
+        self._retry = build_retry(max_retries)
+        self._redact = Redactor()
+        self._redact.add(self.api_key.get_secret_value())
+        self._saved: dict[Path, str] = {}  # files this client saved, and from which task
+        self._saved_lock = threading.Lock()
+        if journal is None:
+            journal = journal_enabled()
+        self.journal: Journal | None = (
+            journal if isinstance(journal, Journal) else default_journal() if journal else None
+        )
         self._session = build_session(
-            max_retries=max_retries,
             pool_size=max_connections,
             user_agent=f"luma-tools/{__version__} python-requests/{requests.__version__}",
+            verify=verify,
         )
+        warn_if_cleartext(self.base_url)
 
     def __repr__(self) -> str:
         return f"LumaClient(base_url={self.base_url!r})"
@@ -254,86 +241,142 @@ class LumaClient(Closing):
         """Close pooled connections."""
         self._session.close()
 
+    def redact(self, text: str) -> str:
+        """`text` with this client's secrets (the key, listener tokens) replaced by `<redacted>`."""
+        return self._redact(text)
+
     # ---------------------------------------------------------------------------------------
     # HTTP
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: dict[str, Any] | None = None,
-        task_id: str | None = None,
-        submit: str | None = None,
-    ) -> Any:
-        """Send one API request and return its parsed JSON, or raise the right `LumaError`.
-
-        `submit` names a paid request ("create", "extend"): if it may have reached the gateway
-        without an answer coming back, `AmbiguousSubmitError` is raised instead of retrying.
-        """
-        started = time.perf_counter()
-        sent_at = datetime.now(UTC)
-        try:
-            response = self._session.request(
-                method, self._api + path, json=body, timeout=self.timeout, auth=self._auth
-            )
-            text = response.content.decode("utf-8", errors="replace")
-        except requests.RequestException as exc:
-            log.debug("%s %s failed: %s", method, path, _describe_network_error(exc))
-            raise self._network_error(exc, submit, sent_at, body, task_id) from exc
-        log.debug(
-            "%s %s -> %d in %.0f ms",
-            method,
-            path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
+    def _call(self, call: Call, *, deadline: float | None = None) -> Any:
+        """Make `call`, retrying and following as `Judge` says; return the reply's JSON."""
+        judge = Judge(
+            call, retry=self._retry, base_url=self.base_url, allow_private=self.allow_private_urls
         )
-        if response.status_code >= 400:
-            raise error_from_status(
-                response.status_code,
-                text,
-                task_id=task_id,
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-            )
-        data = parse_json_leniently(text)
-        if data is None:
-            message = f"The gateway sent a reply that is not JSON: {text[:120]!r}"
-            if submit:
-                raise AmbiguousSubmitError(
-                    message, status_code=response.status_code, task_id=task_id
+        while True:
+            started = time.perf_counter()
+            try:
+                reply = send_once(
+                    self._session,
+                    call.method,
+                    judge.url,
+                    body=call.body,
+                    timeout=self.timeout,
+                    deadline=deadline,
+                    auth=self._auth,
+                    redact=self._redact,
                 )
-            raise ServerError(message, status_code=response.status_code, task_id=task_id)
-        error = business_error(data, task_id=task_id)
-        if error is not None:
-            raise error
-        return data
+            except WireError as exc:
+                log.debug("%s %s failed: %s", call.method, judge.url, exc.what)
+                decision: Done | Wait | Follow = judge.on_wire_error(exc)
+            else:
+                log.debug(
+                    "%s %s -> %d in %.0f ms",
+                    call.method,
+                    judge.url,
+                    reply.status,
+                    (time.perf_counter() - started) * 1000,
+                )
+                decision = judge.on_reply(reply)
+            if isinstance(decision, Done):
+                return decision.data
+            if isinstance(decision, Follow):
+                continue
+            if deadline is not None and time.monotonic() + decision.seconds > deadline:
+                raise decision.error  # no time left to wait for another try
+            time.sleep(decision.seconds)
 
-    def _network_error(
+    def _submit(
         self,
-        exc: requests.RequestException,
-        submit: str | None,
-        sent_at: datetime,
-        body: dict[str, Any] | None,
-        task_id: str | None,
-    ) -> LumaError:
-        what = _describe_network_error(exc)
-        if submit and not never_sent(exc):
-            prompt = str((body or {}).get("user_prompt", ""))[:60]
-            return AmbiguousSubmitError(
-                f"The {submit} request (prompt {prompt!r}) was sent at "
-                f"{sent_at:%H:%M:%S} UTC but no reply came back ({what})",
-                task_id=task_id,
-            )
-        return LumaConnectionError(f"Could not reach {self.base_url} ({what})", task_id=task_id)
+        operation: str,
+        path: str,
+        prompt: str,
+        options: dict[str, Any],
+        *,
+        task_id: str | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        item: tuple[str, str, int] | None = None,
+    ) -> Task:
+        """Send a paid request once; its outcome is a task or a clear error, never a repeat.
 
-    def _task(self, data: Any, *, task_id: str | None = None, submit: str | None = None) -> Task:
+        The journal records the request before it goes out (if it cannot, nothing is sent),
+        then what became of it.
+        """
+        request = GenerationRequest.build(user_prompt=prompt, **options)
+        body = request.to_body(bool_as_string=self.bool_as_string)
+        call = Call(
+            "POST",
+            self._api + path,
+            body,
+            operation=operation,
+            task_id=task_id,
+            prompt=request.user_prompt,
+            sent_at=datetime.now(UTC),
+        )
+        job = None
+        if self.journal is not None:
+            run, key, attempt = item if item is not None else (None, None, 1)
+            job = self.journal.intent(
+                operation=operation,
+                gateway=self.base_url,
+                body=body,
+                redact=self._redact,
+                extends=task_id,
+                dest=dest,
+                run=run,
+                key=key,
+                attempt=attempt,
+            )
+        try:
+            data = self._call(call)
+            task = self._task_of_reply(call, data)
+        except KeyboardInterrupt:
+            if not last_request_sent():
+                self._record(job, "refused", LumaError("interrupted before it was sent"))
+                raise
+            error = ambiguous(call, "it was interrupted (Ctrl-C) before the reply came back")
+            self._record(job, "ambiguous", error)
+            raise SubmitInterrupted(error) from None
+        except AmbiguousSubmitError as exc:
+            self._record(job, "ambiguous", exc)
+            raise
+        except LumaError as exc:
+            self._record(job, "refused", exc)
+            raise
+        self._record(job, "created", task)
+        return task
+
+    def _task_of_reply(self, call: Call, data: Any) -> Task:
         try:
             return Task.from_payload(data)
-        except ValueError as exc:
-            message = f"The gateway's reply has no usable task ({exc}): {str(data)[:120]}"
-            if submit:
-                raise AmbiguousSubmitError(message, task_id=task_id) from None
-            raise ServerError(message, task_id=task_id) from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ambiguous(call, f"the reply holds no usable task ({exc})") from None
+
+    def _record(self, job: int | None, outcome: str, what: Any) -> None:
+        """Write a request's outcome to the journal; a failure to do so never loses the task."""
+        if job is None or self.journal is None:
+            return
+        try:
+            if outcome == "created":
+                self.journal.created(job, what)
+            elif outcome == "ambiguous":
+                self.journal.ambiguous(job, what)
+            else:
+                self.journal.refused(job, what)
+        except LumaError as exc:
+            log.warning("could not record job %s as %s in the journal: %s", job, outcome, exc)
+
+    def _journal_write(self, write: Callable[[Journal], None]) -> None:
+        """A journal update after the fact (a state seen, a file saved): never fatal."""
+        if self.journal is None:
+            return
+        try:
+            write(self.journal)
+        except LumaError as exc:
+            log.warning("could not update the journal: %s", exc)
+
+    def _read(self, path: str, task_id: str, *, deadline: float | None = None) -> Any:
+        return self._call(Call("GET", self._api + path, task_id=task_id), deadline=deadline)
 
     # ---------------------------------------------------------------------------------------
     # Endpoints
@@ -343,23 +386,30 @@ class LumaClient(Closing):
         prompt: str,
         *,
         notify: NotifyListenerLike | None = None,
+        dest: str | os.PathLike[str] | None = None,
         **options: Unpack[GenerationOptions],
     ) -> Task:
         """Start generating a video. Returns at once with the new (queued) task.
+
+        The request is sent once. If its outcome cannot be known (no reply, a proxy error page,
+        an unusable reply) it raises `AmbiguousSubmitError` rather than risk a second, billed
+        task; Ctrl-C while it is on the wire raises `SubmitInterrupted`, which says the same.
 
         Args:
             prompt: What the video shows.
             notify: A running [`NotifyListener`][luma_tools.webhooks.NotifyListener]: its URL
                 becomes the `notify_hook`, so that `wait(task, listener=...)` can return as
                 soon as the gateway calls back.
+            dest: Where the video is headed, if you know: recorded in the journal so that
+                `luma-tools resume` can finish the job after a crash (nothing is downloaded).
             **options: `aspect_ratio`, `expand_prompt`, `loop`, `image_url`, `image_end_url`
                 (http(s) URL, data URI or local image path), `notify_hook`, `model_name`,
                 `duration`, `resolution`.
 
         Raises:
             InvalidInputError: Before sending anything, for a bad argument.
-            AmbiguousSubmitError: The request may have reached the gateway but no reply came
-                back; it is never re-sent automatically (it would be billed twice).
+            AmbiguousSubmitError: The task may exist and be billed; it is never re-sent.
+            RedirectError: The gateway redirected the request (nothing was re-sent).
 
         Example:
             ```python
@@ -373,34 +423,40 @@ class LumaClient(Closing):
                     "notify", "conflicts with notify_hook", hint="Pass one or the other"
                 )
             options["notify_hook"] = notify.url
-        request = GenerationRequest.build(user_prompt=prompt, **options)
-        data = self._request(
-            "POST",
-            "/generations",
-            body=request.to_body(bool_as_string=self.bool_as_string),
-            submit="create",
-        )
-        return self._task(data, submit="create")
+            # The token in the callback URL is a secret too, should a gateway echo it.
+            self._redact.add(notify.url.rstrip("/").rsplit("/", 1)[-1])
+        return self._submit("create", "/generations", prompt, dict(options), dest=dest)
 
-    def extend(self, task_id: str, prompt: str, **options: Unpack[GenerationOptions]) -> Task:
+    def extend(
+        self,
+        task_id: str,
+        prompt: str,
+        *,
+        dest: str | os.PathLike[str] | None = None,
+        **options: Unpack[GenerationOptions],
+    ) -> Task:
         """Continue a completed video by about 5 seconds; returns the new task.
 
         Takes the same `**options` as [`create`][luma_tools.LumaClient.create] (there is no
-        `notify=` here: pass `notify_hook=listener.url` to be called back).
+        `notify=` here: pass `notify_hook=listener.url` to be called back), and is sent once,
+        like it.
         """
         check_task_id(task_id)
-        request = GenerationRequest.build(user_prompt=prompt, **options)
-        data = self._request(
-            "POST",
+        return self._submit(
+            "extend",
             f"/generations/{quote(task_id)}/extend",
-            body=request.to_body(bool_as_string=self.bool_as_string),
+            prompt,
+            dict(options),
             task_id=task_id,
-            submit="extend",
+            dest=dest,
         )
-        return self._task(data, task_id=task_id, submit="extend")
 
-    def get(self, task_id: str) -> Task:
+    def get(self, task_id: str, *, deadline: float | None = None) -> Task:
         """Fetch a task's current state.
+
+        Args:
+            task_id: The task's id.
+            deadline: A `time.monotonic()` time by which to give up, retries included.
 
         Example:
             ```python
@@ -409,28 +465,42 @@ class LumaClient(Closing):
             ```
         """
         check_task_id(task_id)
-        data = self._request("GET", f"/generations/{quote(task_id)}", task_id=task_id)
-        return self._task(data, task_id=task_id)
+        data = self._read(f"/generations/{quote(task_id)}", task_id, deadline=deadline)
+        try:
+            # The reply is about the task asked for, whatever id it claims (`../../x` included).
+            task = Task.from_payload(data, task_id=task_id)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ServerError(
+                f"The gateway's reply has no usable task ({exc})", task_id=task_id
+            ) from None
+        self._journal_write(lambda journal: journal.seen(task))
+        return task
 
-    def download_url(self, task_id: str) -> str:
+    def download_url(self, task_id: str, *, deadline: float | None = None) -> str:
         """Ask the gateway for a fresh, unwatermarked download link (valid about an hour).
 
         Raises:
             BadRequestError: Most gateways answer 400 while the task is not completed.
         """
         check_task_id(task_id)
-        data = self._request(
-            "GET", f"/generations/{quote(task_id)}/download_video_url", task_id=task_id
+        data = self._read(
+            f"/generations/{quote(task_id)}/download_video_url", task_id, deadline=deadline
         )
-        for candidate in (data, _get(data, "data")):
-            if isinstance(candidate, str) and candidate.startswith(("http://", "https://")):
-                return candidate
-            for key in ("url", "download_url", "video_url"):
-                value = _get(candidate, key)
-                if isinstance(value, str) and value:
-                    return value
+        for candidate in (data, data.get("data") if isinstance(data, dict) else None):
+            if isinstance(candidate, str):
+                url = Task.from_payload({"id": task_id, "video_url": candidate}).video_url
+                if url is not None:
+                    return url
+            if isinstance(candidate, dict):
+                for key in ("url", "download_url", "video_url"):
+                    value = candidate.get(key)
+                    if isinstance(value, str):
+                        url = Task.from_payload({"id": task_id, "video_url": value}).video_url
+                        if url is not None:
+                            return url
         raise ServerError(
-            f"The gateway's reply holds no download link: {str(data)[:120]}", task_id=task_id
+            f"The gateway's reply holds no usable download link: {preview(str(data)[:200])}",
+            task_id=task_id,
         )
 
     # ---------------------------------------------------------------------------------------
@@ -452,6 +522,9 @@ class LumaClient(Closing):
         The first poll comes after the gateway's `estimate_wait_seconds` when given, otherwise
         after a short delay; then the gaps grow exponentially (with jitter) up to a cap (see
         [`PollPolicy`][luma_tools.PollPolicy]). Network errors, 5xx and 429 are ridden out.
+        The wait ends by about `timeout` whatever the gateway does: requests, retries and
+        `Retry-After` sleeps are all cut to the time left. A wait always looks at least once,
+        so `timeout=0` reports a finished task.
 
         Args:
             task: A task id, or a task returned by `create` (saves one request).
@@ -481,13 +554,15 @@ class LumaClient(Closing):
             print(task.state, task.video_url)  # completed (a failure raises TaskFailedError)
             ```
         """
+        timeout = _check_seconds("timeout", timeout)
         task_id = task.id if isinstance(task, Task) else check_task_id(task)
+        first = task if isinstance(task, Task) else None
         if listener is None:
-            return self._wait(task, task_id, timeout, on_update, on_poll, cancel, poll_policy)
+            return self._wait(task_id, first, timeout, on_update, on_poll, cancel, poll_policy)
         with contextlib.closing(listener.watch(task_id)) as watch:
             return self._wait(
-                task,
                 task_id,
+                first,
                 timeout,
                 on_update,
                 on_poll,
@@ -499,8 +574,8 @@ class LumaClient(Closing):
 
     def _wait(
         self,
-        task: str | Task,
         task_id: str,
+        first: Task | None,
         timeout: float,
         on_update: Callable[[Task], None] | None,
         on_poll: Callable[[PollEvent], None] | None,
@@ -509,99 +584,59 @@ class LumaClient(Closing):
         watch: NotifyWatchLike | None = None,
         safety_interval: float = 0.0,
     ) -> Task:
-        last = task if isinstance(task, Task) else None
-        policy = poll_policy or self.poll_policy
-        schedule = PollSchedule(policy)
-        safety = safety_interval * policy.time_scale
-
-        def next_delay(seen: Task | None) -> float:
-            # Once callbacks for the task arrive, polling is only a safety net against a lost
-            # final callback: slow, and without the estimate (the callback will say when).
-            delay = schedule.next_delay(seen)
-            if watch is not None and watch.proven:
-                if seen is not None and seen.state is TaskState.COMPLETED:
-                    return delay  # completed, waiting for the URL: no callback may follow
-                return max(delay, safety)
-            return delay
-
-        started = time.monotonic()
-        deadline = started + timeout
+        core = WaitCore(
+            task_id,
+            first,
+            timeout=timeout,
+            policy=poll_policy or self.poll_policy,
+            now=time.monotonic(),
+            safety_interval=safety_interval if watch is not None else 0.0,
+        )
         sleeper = cancel or threading.Event()
-        seen_state: TaskState | None = None
-        polls = errors = completed_without_url = 0
-        delay = 0.0
-        if last is not None:
-            seen_state = last.state
+        if first is not None:
             if on_update is not None:
-                on_update(last)
-            delay = next_delay(last)
+                on_update(first)
+            if first.is_finished:
+                return core.outcome(first)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WaitTimeoutError(task_id, seen_state, last, waited=timeout)
             if watch is not None:
-                signal = watch.wait(min(delay, remaining), cancel)
-                if signal == "cancelled":
-                    raise WaitCancelledError(task_id, last)
-                if signal == "alive":
-                    # A progress callback: the gateway reaches us, so restart the safety net.
-                    delay = next_delay(last)
-                    continue
-                if signal == "closed":
-                    log.debug("notify listener closed; waiting on %s by polling", task_id)
-                    watch = None  # poll now, then on the ordinary schedule
-            elif sleeper.wait(min(delay, remaining)) and cancel is not None:
-                raise WaitCancelledError(task_id, last)
-            polls += 1
-            try:
-                current = self.get(task_id)
-            except (LumaConnectionError, ServerError, RateLimitError) as exc:
-                errors += 1
-                if errors > _MAX_WAIT_ERRORS:
-                    raise
-                delay = next_delay(None)
-                if isinstance(exc, RateLimitError) and exc.retry_after:
-                    delay = max(delay, exc.retry_after)
-                if on_poll is not None:
-                    on_poll(PollEvent(None, exc, polls, time.monotonic() - started, delay))
+                core.proven = core.proven or watch.proven
+            step = core.next_step(time.monotonic())
+            if isinstance(step, Sleep):
+                if watch is not None and core.listening:
+                    signal = watch.wait(step.seconds, cancel)
+                    if signal == "cancelled":
+                        raise WaitCancelledError(task_id, core.last)
+                    core.woke(signal, time.monotonic())
+                else:
+                    if sleeper.wait(step.seconds) and cancel is not None:
+                        raise WaitCancelledError(task_id, core.last)
+                    core.woke("timeout", time.monotonic())
                 continue
-            errors = 0
-            if current.state is TaskState.COMPLETED and current.video_url is None:
-                completed_without_url += 1
-                if completed_without_url >= _URL_GRACE_POLLS:
-                    current = self._with_download_link(current)
-            last = current
-            if current.state is not seen_state:
-                seen_state = current.state
-                if on_update is not None:
-                    on_update(current)
-            delay = next_delay(current)
+            try:
+                current = self.get(task_id, deadline=step.deadline)
+                if core.needs_link(current):
+                    current = self._with_download_link(current, deadline=step.deadline)
+            except _TRANSIENT as exc:
+                if time.monotonic() >= core.deadline:
+                    raise core.timed_out() from exc
+                event = core.poll_failed(exc, time.monotonic())
+                if on_poll is not None:
+                    on_poll(event)
+                continue
+            report = core.polled(current, time.monotonic())
+            if report.update is not None and on_update is not None:
+                on_update(report.update)
             if on_poll is not None:
-                on_poll(
-                    PollEvent(
-                        current,
-                        None,
-                        polls,
-                        time.monotonic() - started,
-                        None if current.is_finished else delay,
-                    )
-                )
-            if current.is_finished:
-                if current.state is TaskState.FAILED:
-                    raise TaskFailedError(current)
-                return current
+                on_poll(report.event)
+            if report.done is not None:
+                return core.outcome(report.done)
 
-    def _with_download_link(self, task: Task) -> Task:
+    def _with_download_link(self, task: Task, *, deadline: float | None = None) -> Task:
         """`task` with its video URL filled from `download_video_url`, if the gateway has one."""
         try:
-            url = self.download_url(task.id)
-        except (
-            BadRequestError,
-            NotFoundError,
-            ServerError,
-            LumaConnectionError,
-            RateLimitError,
-        ) as exc:
+            url = self.download_url(task.id, deadline=deadline)
+        except (BadRequestError, NotFoundError, RedirectError, *_TRANSIENT) as exc:
             # Not there yet, or a passing hiccup: `wait` polls again on its schedule.
             log.debug("task %s completed without a URL; download_video_url: %s", task.id, exc)
             return task
@@ -616,13 +651,15 @@ class LumaClient(Closing):
         dest: str | os.PathLike[str],
         *,
         overwrite: bool = False,
+        timeout: float = 1800,
         on_progress: ProgressCallback | None = None,
     ) -> Path:
-        """Save a completed task's video to `dest` (a file path, or a directory).
+        """Save a completed task's video to `dest` (a file path, or a folder).
 
-        The file is streamed to `<dest>.part`, resumed with a Range request if the connection
-        drops, re-linked if a presigned link expires, checked against Content-Length, fsynced
-        and renamed into place: a file under the final name is always complete.
+        The bytes go to a temporary file next to the destination (one per call), resumed with
+        a Range request if the connection drops, re-linked if a presigned link expires, checked
+        to be a whole MP4 or WebM, fsynced and moved into place: a file under the final name is
+        always a complete video. Downloads to the same path wait for each other.
 
         Args:
             task: A task id, or a completed task (saves one request).
@@ -630,10 +667,16 @@ class LumaClient(Closing):
                 if missing): the file is then `<folder>/<task id>.mp4`. Missing parent
                 folders are created.
             overwrite: Replace an existing file instead of raising `DestinationExistsError`.
+            timeout: The whole download gives up after this many seconds.
             on_progress: Called as `on_progress(bytes_done, bytes_total)`; total may be None.
 
         Returns:
             The path of the saved file.
+
+        Raises:
+            DestinationExistsError: The file exists (and is not this task's video saved by this
+                client) and `overwrite` is false.
+            DestinationError: The file cannot be written there; the message says why.
 
         Example:
             ```python
@@ -642,27 +685,53 @@ class LumaClient(Closing):
             print(path)  # videos/<task id>.mp4
             ```
         """
+        max_seconds = _check_seconds("timeout", timeout, allow_zero=False)
         current = task if isinstance(task, Task) else self.get(check_task_id(task))
-        target = _destination(dest, current.id)
-        if target.exists() and not overwrite:
-            raise DestinationExistsError(f"{target} already exists", task_id=current.id)
-        if current.state is TaskState.FAILED:
-            raise TaskFailedError(current)
-        if current.state is not TaskState.COMPLETED:
-            raise TaskNotReadyError(current)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return stream_to_file(
+            target = target_path(dest, current.id)
+            if current.state is TaskState.FAILED:
+                raise TaskFailedError(current)
+            if current.state is not TaskState.COMPLETED:
+                raise TaskNotReadyError(current)
+            check_destination(target, overwrite=overwrite)
+            self._journal_write(lambda journal: journal.headed(current.id, target))
+            source = self._source_url(current)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = stream_to_file(
                 self._session,
-                self._source_url(current),
+                source,
                 target,
                 refresh_url=lambda: self.download_url(current.id),
                 timeout=self.timeout,
+                max_seconds=max_seconds,
+                overwrite=overwrite,
+                allow_private=self.allow_private_urls,
+                already_saved=lambda path: self._already_saved(current.id, path),
+                before_move=lambda path, size, sha: self._journal_write(
+                    lambda journal: journal.saving(current.id, path, size, sha)
+                ),
                 on_progress=on_progress,
             )
         except LumaError as exc:
             exc.task_id = exc.task_id or current.id
             raise
+        except OSError as exc:  # making the folder
+            raise describe_os_error(exc, Path(dest), task_id=current.id) from None
+        with self._saved_lock:
+            self._saved[path] = current.id
+        return path
+
+    def _already_saved(self, task_id: str, path: Path) -> bool:
+        """Whether `path` already holds this task's video (saved by this client, or recorded
+        in the journal by any process)."""
+        if self._saved.get(path) == task_id:
+            return True
+        if self.journal is None:
+            return False
+        try:
+            return self.journal.holds(task_id, path)
+        except (LumaError, OSError):
+            return False
 
     def _source_url(self, task: Task) -> str:
         """The task's own unwatermarked link, else a fresh one, else the watermarked one."""
@@ -693,8 +762,10 @@ class LumaClient(Closing):
     ) -> tuple[Task, Path]:
         """Create, wait and download in one call.
 
-        Whatever fails after the task was created, the exception carries its `task_id`, so the
-        (paid) task is never lost.
+        The destination is checked first (a writable folder; the file absent unless
+        `overwrite`), so nothing is paid for a video that could not be saved. Whatever fails
+        after the task was created, the exception carries its `task_id`, so the (paid) task is
+        never lost.
 
         Returns:
             The completed task and the path of the saved video.
@@ -704,41 +775,15 @@ class LumaClient(Closing):
             task, path = client.generate("waves at dusk", "waves.mp4", aspect_ratio="21:9")
             ```
         """
-        target = Path(dest).expanduser()
-        if not _names_a_folder(dest) and target.is_file() and not overwrite:
-            raise DestinationExistsError(f"{target} already exists")
-        task = self.create(prompt, **options)
+        timeout = _check_seconds("timeout", timeout)
+        check_destination(dest, overwrite=overwrite)
+        task = self.create(prompt, dest=dest, **options)
         try:
             task = self.wait(task, timeout=timeout, on_update=on_update, on_poll=on_poll)
             return task, self.download(task, dest, overwrite=overwrite, on_progress=on_progress)
         except LumaError as exc:
             exc.task_id = exc.task_id or task.id
             raise
-        except Exception as exc:  # e.g. an OSError from the disk: the paid task is still named
+        except Exception as exc:  # an unforeseen failure: the paid task is still named
             exc.add_note(f"luma-tools: the task is {task.id}; it keeps running on the gateway")
             raise
-
-
-def _names_a_folder(dest: str | os.PathLike[str]) -> bool:
-    """Whether `dest` means "into this folder": an existing folder, or a path ending in a slash."""
-    raw = os.fspath(dest)
-    return raw.endswith(("/", os.sep)) or Path(raw).expanduser().is_dir()
-
-
-def _destination(dest: str | os.PathLike[str], task_id: str) -> Path:
-    """The file a download goes to (`<folder>/<task id>.mp4` when `dest` names a folder)."""
-    target = Path(dest).expanduser()
-    return target / f"{task_id}.mp4" if _names_a_folder(dest) else target
-
-
-def _get(data: Any, key: str) -> Any:
-    return data.get(key) if isinstance(data, dict) else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

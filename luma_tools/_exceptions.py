@@ -7,6 +7,7 @@ it (`hint`), because the same text reaches CLI users and LLM agents.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ __all__ = [
     "AmbiguousSubmitError",
     "AuthenticationError",
     "BadRequestError",
+    "DestinationError",
     "DestinationExistsError",
     "InvalidInputError",
     "LumaConnectionError",
@@ -23,7 +25,9 @@ __all__ = [
     "NotFoundError",
     "QuotaError",
     "RateLimitError",
+    "RedirectError",
     "ServerError",
+    "SubmitInterrupted",
     "TaskFailedError",
     "TaskNotReadyError",
     "WaitCancelledError",
@@ -137,9 +141,25 @@ class RateLimitError(LumaError):
 
 
 class ServerError(LumaError):
-    """The gateway failed (HTTP 5xx), still failing after the client's own retries."""
+    """The gateway failed (HTTP 5xx), still failing after the client's own retries.
+
+    Attributes:
+        retry_after: Seconds the gateway asked us to wait (`Retry-After` on a 503), if it said.
+    """
 
     default_hint = "The gateway is having trouble; try again in a minute"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        hint: str | None = None,
+        status_code: int | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, hint=hint, status_code=status_code, task_id=task_id)
 
 
 class LumaConnectionError(LumaError):
@@ -149,18 +169,99 @@ class LumaConnectionError(LumaError):
 
 
 class AmbiguousSubmitError(LumaError):
-    """A create or extend request may have reached the gateway, but no reply came back.
+    """A create or extend request may have reached the gateway, but its outcome is unknown.
 
-    The task may exist and may be billed. luma-tools never re-sends such a request on its own,
-    because each one costs money. Deliberately *not* a subclass of
+    Raised when no reply came back (a dropped connection, a read timeout), and for every reply
+    that does not prove the gateway refused the request: a proxy or CDN error page (500, 502,
+    504, Cloudflare 520-524), a reply that is not JSON or holds no usable task. The task may
+    exist and may be billed. luma-tools never re-sends such a request on its own, because each
+    one costs money. Deliberately *not* a subclass of
     [`LumaConnectionError`][luma_tools.LumaConnectionError], so code that retries on connection
     errors does not resubmit by accident.
+
+    Attributes:
+        operation: `"create"` or `"extend"`.
+        prompt: The prompt that was sent.
+        sent_at: When the request was sent (UTC).
+        request_id: The gateway's or proxy's request id (a header such as `X-Request-Id` or
+            `CF-Ray`, or `request_id` in the body), to quote to the gateway's support.
+        extends: For an extend, the task that was being continued.
+        task_id: The new task's id, when the reply revealed one (rarely); else None.
     """
 
     default_hint = (
         "A task may have been created and billed: do not resubmit blindly. Look for it in your "
         "gateway's task log (or wait for its notify_hook), then follow it with its id"
     )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "create",
+        prompt: str | None = None,
+        sent_at: datetime | None = None,
+        request_id: str | None = None,
+        extends: str | None = None,
+        hint: str | None = None,
+        status_code: int | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.prompt = prompt
+        self.sent_at = sent_at
+        self.request_id = request_id
+        self.extends = extends
+        super().__init__(message, hint=hint, status_code=status_code, task_id=task_id)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.request_id and self.request_id not in text:
+            text = f"{text} (gateway request id {self.request_id})"
+        return text
+
+
+class SubmitInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived while a create or extend request was on the wire.
+
+    It is still a `KeyboardInterrupt` (so it stops programs as usual), but it carries the
+    [`AmbiguousSubmitError`][luma_tools.AmbiguousSubmitError] describing the request whose
+    outcome is now unknown: the task may have been created and billed.
+
+    Attributes:
+        error: The ambiguous request.
+    """
+
+    def __init__(self, error: AmbiguousSubmitError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+class RedirectError(LumaError):
+    """The gateway answered with a redirect that luma-tools will not follow.
+
+    A paid POST is never replayed to another address (it could be billed twice, and another
+    host would receive the prompt and the key); GET redirects are followed only a few times,
+    only over http(s), never from https to http, and never from a public gateway to a loopback
+    or private address.
+
+    Attributes:
+        location: Where the gateway pointed (shortened, without secrets).
+    """
+
+    default_hint = "Check LUMA_BASE_URL (base_url=): use the address the gateway points to"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: str | None = None,
+        hint: str | None = None,
+        status_code: int | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.location = location
+        super().__init__(message, hint=hint, status_code=status_code, task_id=task_id)
 
 
 class TaskFailedError(LumaError):
@@ -206,7 +307,28 @@ class WaitTimeoutError(LumaError):
         )
 
 
-class DestinationExistsError(LumaError, FileExistsError):
+class DestinationError(LumaError):
+    """The video cannot be saved where asked (no permission, disk full, a file in the way...).
+
+    Attributes:
+        path: The path concerned.
+    """
+
+    default_hint = "Choose a folder you can write to (CLI: -o PATH)"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        hint: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.path = path
+        super().__init__(message, hint=hint, task_id=task_id)
+
+
+class DestinationExistsError(DestinationError, FileExistsError):
     """`download` refused to overwrite an existing file."""
 
     default_hint = "Choose another path or pass overwrite=True (CLI: --overwrite)"

@@ -7,17 +7,32 @@ normalises them into one small, typed object. The original JSON is always kept i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._exceptions import InvalidInputError
-from ._images import _check_url, resolve_image
+from ._ids import usable_task_id
+from ._images import resolve_image
+from ._text import clean_text
+from ._urls import check_http_url
 
-__all__ = ["ASPECT_RATIOS", "AspectRatio", "GenerationRequest", "Task", "TaskState"]
+__all__ = [
+    "ASPECT_RATIOS",
+    "AspectRatio",
+    "GenerationOptions",
+    "GenerationRequest",
+    "Task",
+    "TaskState",
+]
+
+log = logging.getLogger("luma_tools")
+_T = TypeVar("_T")
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21"]
 #: The aspect ratios gateways accept.
@@ -25,6 +40,11 @@ ASPECT_RATIOS: tuple[str, ...] = get_args(AspectRatio)
 
 #: Longest prompt accepted (the upstream Luma limit).
 MAX_PROMPT_CHARS = 5000
+#: Longest failure reason kept from a reply (one gateway sent 200,000 characters).
+MAX_REASON_CHARS = 500
+#: Longest URL kept from a reply (presigned links run to 1-2 KB).
+MAX_URL_CHARS = 8192
+_MAX_STATE_CHARS = 40
 
 
 class TaskState(StrEnum):
@@ -96,55 +116,106 @@ def _dig(data: Any, *path: str) -> Any:
     return data
 
 
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None (gateways send "", null or numbers for missing values)."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
+def _text(value: Any, limit: int = MAX_PROMPT_CHARS) -> str | None:
+    """A non-empty, cleaned string, or None (gateways send "", null or numbers for missing values).
+
+    Text from a reply is untrusted: control characters are dropped and its length is capped.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        value = str(value) if isinstance(value, int) or math.isfinite(value) else ""
+    if not isinstance(value, str):
+        return None
+    return clean_text(value, limit) or None
+
+
+def _url(value: Any) -> str | None:
+    """An http(s) URL, or None: a `file://`, `javascript:` or malformed link is dropped."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_URL_CHARS:
+        return None
+    try:
+        return check_http_url("url", value)
+    except InvalidInputError:
+        return None
 
 
 def _first_url(data: Mapping[str, Any], *paths: tuple[str, ...]) -> str | None:
-    """The first non-empty string among `paths`; an object found there yields its `url`."""
+    """The first usable URL among `paths`; an object found there yields its `url`."""
     for path in paths:
         value = _dig(data, *path)
         if isinstance(value, Mapping):
             value = value.get("url")
-        text = _text(value)
-        if text is not None:
-            return text
+        url = _url(value)
+        if url is not None:
+            return url
     return None
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """A finite, non-negative number, or None."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # "soon", or an integer too big for a float
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+# Epoch numbers bigger than these are in milli-, micro- or nanoseconds (1e11 s is year 5138).
+_EPOCH_DIVISORS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
+# A task's timestamps fall between these (2000-01-01 and 2100-01-01 UTC); others are garbage.
+_PLAUSIBLE_EPOCH = (946684800.0, 4102444800.0)
 
 
 def _timestamp(value: Any) -> datetime | None:
-    """Parse ISO-8601 text or epoch seconds; Go's zero time and garbage give None."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC) if value > 0 else None
-    text = _text(value)
+    """Parse ISO-8601 text or an epoch number (s, ms, us or ns); anything else gives None.
+
+    Go's zero time ("0001-01-01T00:00:00Z") means unset; absurd values (`1e20`, negative,
+    NaN) are dropped rather than raised: a bad field never costs the task.
+    """
+    number = _number(value) if not isinstance(value, str) or value.strip().isdigit() else None
+    if number is not None:
+        for limit, divisor in _EPOCH_DIVISORS:
+            if number >= limit:
+                number /= divisor
+                break
+        if not _PLAUSIBLE_EPOCH[0] <= number < _PLAUSIBLE_EPOCH[1]:
+            return None
+        return datetime.fromtimestamp(number, UTC)
+    text = _text(value, 64)
     if text is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.year <= 1:  # "0001-01-01T00:00:00Z" means "unset" in Go
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.year <= 1:  # Go's zero time
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _reply_id(*candidates: Any) -> str:
+    """The first id a reply offers, checked as strictly as a user's (never cleaned up)."""
+    for value in candidates:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value.strip():
+            problem = usable_task_id(value.strip())
+            if problem is not None:
+                raise ValueError(f"the reply's task id {problem}")
+            return value.strip()
+    raise ValueError("the reply holds no task id")
+
+
+def _guarded(parse: Callable[[], _T], field: str) -> _T | None:
+    """`parse()`, or None if the gateway's value for `field` makes it fail in any way."""
+    try:
+        return parse()
+    except (ValueError, TypeError, OverflowError, OSError, RecursionError) as exc:
+        log.debug("ignoring the reply's unusable %s (%s)", field, type(exc).__name__)
+        return None
 
 
 def _unwrap(payload: Any) -> dict[str, Any]:
@@ -245,28 +316,37 @@ class Task(BaseModel):
     raw: Any = Field(default=None, repr=False)
 
     @classmethod
-    def from_payload(cls, payload: Any) -> Task:
+    def from_payload(cls, payload: Any, *, task_id: str | None = None) -> Task:
         """Build a task from any gateway reply: a flat object, a JSON array, `{task_id}`, a
         `{code, message, data}` envelope, `{"data": [...]}`, or a batch task record.
 
+        Args:
+            payload: The parsed JSON.
+            task_id: The id the reply is known to be about (the one asked for); it wins over
+                whatever id the reply itself carries.
+
         Raises:
-            ValueError: When the reply holds no task id at all.
+            ValueError: When the reply holds no usable task id (and none was known): ids name
+                files and URL paths, so `../../x` is refused, not cleaned up.
         """
         task = _unwrap(payload)
         data = task.get("data")
         hints: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        task_id = _text(task.get("id")) or _text(task.get("task_id")) or _text(hints.get("task_id"))
         if task_id is None:
-            raise ValueError("the reply holds no task id")
+            task_id = _reply_id(task.get("id"), task.get("task_id"), hints.get("task_id"))
         raw_state = (
-            _text(task.get("state")) or _text(task.get("status")) or _text(hints.get("task_status"))
+            _text(task.get("state"), _MAX_STATE_CHARS)
+            or _text(task.get("status"), _MAX_STATE_CHARS)
+            or _text(hints.get("task_status"), _MAX_STATE_CHARS)
         )
         state = TaskState.from_raw(raw_state)
-        failure = _text(task.get("failure_reason")) or _text(task.get("fail_reason"))
+        failure = _text(task.get("failure_reason"), MAX_REASON_CHARS) or _text(
+            task.get("fail_reason"), MAX_REASON_CHARS
+        )
         if state is not TaskState.FAILED:
             failure = None  # some gateways send "" or a stale reason while running
-        created = _timestamp(task.get("created_at")) or _timestamp(
-            _dig(task, "artifact", "created_at")
+        created = _guarded(lambda: _timestamp(task.get("created_at")), "created_at") or _guarded(
+            lambda: _timestamp(_dig(task, "artifact", "created_at")), "artifact.created_at"
         )
         download_url = _first_url(task, *_DOWNLOAD_PATHS)
         return cls(
@@ -304,6 +384,25 @@ class Task(BaseModel):
 
 # --------------------------------------------------------------------------------------------
 # Requests
+
+
+class GenerationOptions(TypedDict, total=False):
+    """Optional settings of a create or extend request (all passed through to the gateway).
+
+    The keys are exactly the optional fields of
+    [`GenerationRequest`][luma_tools.GenerationRequest], where each is described and validated
+    (a test keeps the two in step).
+    """
+
+    aspect_ratio: AspectRatio
+    expand_prompt: bool
+    loop: bool
+    image_url: str
+    image_end_url: str
+    notify_hook: str
+    model_name: str
+    duration: str
+    resolution: str
 
 
 class GenerationRequest(BaseModel):
@@ -359,7 +458,7 @@ class GenerationRequest(BaseModel):
         return (
             None
             if value is None
-            else _check_url(
+            else check_http_url(
                 "notify_hook", value.strip(), hint="Pass the http(s) URL the gateway should call"
             )
         )

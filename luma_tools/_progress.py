@@ -1,6 +1,7 @@
 """Progress shown in a terminal while a task runs and its video downloads.
 
-On a TTY: a live status line (state, elapsed time, polls) and a byte progress bar, both tqdm.
+On a TTY: a live status line (state, time left, elapsed time, polls) and a byte progress bar,
+both tqdm. The time left counts down between polls from the last estimate the gateway sent.
 Elsewhere (logs, CI, pipes): one plain line per state change and one when the file is saved.
 """
 
@@ -8,21 +9,29 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from ._client import PollEvent
 from ._closing import Closing
-from ._models import Task
+from ._models import Task, TaskState
 
 __all__ = ["TerminalProgress"]
 
 _REFRESH_SECONDS = 0.5
+#: States with no time left to show (a completed task may still lack its video URL).
+_ENDED = (TaskState.COMPLETED, TaskState.FAILED)
 
 
 class TerminalProgress(Closing):
     """Callbacks for `LumaClient.wait`/`download` that draw progress on `stream`.
+
+    Args:
+        stream: Where to draw (a terminal, or a log).
+        live: Draw live lines (default: whether `stream` is a terminal).
+        clock: The monotonic clock behind the elapsed time and the time left.
 
     Example:
         ```python
@@ -34,10 +43,19 @@ class TerminalProgress(Closing):
         ```
     """
 
-    def __init__(self, stream: TextIO, *, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        live: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream
         self.live = stream.isatty() if live is None else live
-        self._started = time.monotonic()
+        self._clock = clock
+        self._started = clock()
+        self._task: Task | None = None
+        self._task_seen_at = 0.0
         self._status: tqdm[Any] | None = None
         self._bytes: tqdm[Any] | None = None
         self._stop = threading.Event()
@@ -52,7 +70,7 @@ class TerminalProgress(Closing):
             self._ensure_status_line()
             self._describe(task)
         else:
-            elapsed = time.monotonic() - self._started
+            elapsed = self._clock() - self._started
             print(f"[{elapsed:5.0f} s] {task.id}  {task.state.value}", file=self.stream, flush=True)
 
     def on_poll(self, event: PollEvent) -> None:
@@ -70,11 +88,22 @@ class TerminalProgress(Closing):
             self._status.set_postfix_str(", ".join(parts), refresh=True)
 
     def _describe(self, task: Task) -> None:
-        assert self._status is not None
-        estimate = task.estimate_wait_seconds
-        left = f" (~{estimate:.0f} s left)" if estimate else ""
         with self._lock:
-            self._status.set_description_str(f"{task.id}  {task.state.value}{left}", refresh=True)
+            self._task, self._task_seen_at = task, self._clock()
+            self._redraw()
+
+    def _redraw(self) -> None:
+        """Draw the line: the latest task, its estimate counted down since seen (lock held)."""
+        if self._status is None:
+            return
+        task = self._task
+        if task is not None:
+            left = ""
+            if task.estimate_wait_seconds and task.state not in _ENDED:
+                remaining = task.estimate_wait_seconds - (self._clock() - self._task_seen_at)
+                left = f" (~{remaining:.0f} s left)" if remaining >= 0.5 else " (due any moment)"
+            self._status.set_description_str(f"{task.id}  {task.state.value}{left}", refresh=False)
+        self._status.refresh()
 
     def _ensure_status_line(self) -> None:
         if self._status is not None:
@@ -90,11 +119,11 @@ class TerminalProgress(Closing):
         self._ticker.start()
 
     def _tick(self) -> None:
-        # tqdm redraws only when told to; keep the elapsed time moving between polls.
+        # tqdm redraws only when told to; keep the elapsed time and time left moving between
+        # polls.
         while not self._stop.wait(_REFRESH_SECONDS):
             with self._lock:
-                if self._status is not None:
-                    self._status.refresh()
+                self._redraw()
 
     # -- downloading --------------------------------------------------------------------------
 

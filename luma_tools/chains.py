@@ -20,16 +20,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ConfigDict
 
+from ._extras import missing_extra
+
+try:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable, RunnableConfig
+except ImportError as exc:
+    raise missing_extra("langchain", "luma_tools.chains", exc) from exc
+
+from ._batch import item_key, plan_item
 from ._client import GenerationOptions, LumaClient, PollEvent
-from ._exceptions import InvalidInputError, LumaError
+from ._destination import check_destination, check_file_name
+from ._exceptions import AmbiguousSubmitError, InvalidInputError, LumaError
 from ._models import Task
 from .tools._events import report_progress
 
@@ -92,11 +102,21 @@ class _VideoRunnable(Runnable[Any, Any]):
         output_dir: str | os.PathLike[str] = ".",
         timeout: float = 900,
         overwrite: bool = False,
+        run: str | None = None,
     ) -> None:
         self.client = client
         self.output_dir = Path(output_dir).expanduser()
         self.timeout = timeout
         self.overwrite = overwrite
+        self.run = run
+        if run is not None and client.journal is None:
+            raise InvalidInputError(
+                "run",
+                "a named run needs the job journal",
+                hint="Create the client with journal=True",
+            )
+        self._occurrences: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client={self.client!r}, output_dir={str(self.output_dir)!r})"
@@ -160,15 +180,27 @@ class _VideoRunnable(Runnable[Any, Any]):
         try:
             done = self.client.wait(task, timeout=self.timeout, on_poll=on_poll)
             target = self.output_dir / (filename or f"{done.id}.mp4")  # download makes the folder
-            path = self.client.download(done, target, overwrite=self.overwrite)
+            path = self._saved_file(done, target) or self.client.download(
+                done, target, overwrite=self.overwrite
+            )
         except LumaError as exc:
             exc.task_id = exc.task_id or task.id
             raise
         return VideoResult(prompt=prompt, task=done, path=path, extends=extends)
 
+    def _saved_file(self, task: Task, target: Path) -> Path | None:
+        """The file already saved for `task` at `target` (a resumed run), if there is one."""
+        journal = self.client.journal
+        if self.run is None or journal is None:
+            return None
+        job = journal.job(task.id)
+        if job is not None and job.is_saved and job.file == str(target.absolute()):
+            return target.absolute()
+        return None
+
 
 class VideoChain(_VideoRunnable):
-    """Prompt in, finished MP4 out: create, wait, download.
+    """Prompt in, finished MP4 out: create, wait, download; resumable with a run name.
 
     Input is a prompt string, a chat message (e.g. an LLM's answer), or a dict with `prompt`
     plus any create option (`aspect_ratio`, `loop`, `image_url`...) and an optional
@@ -181,6 +213,11 @@ class VideoChain(_VideoRunnable):
             unless the input names one.
         timeout: Seconds to wait for each job.
         overwrite: Replace existing files instead of failing.
+        run: A name that makes the chain resumable: each input is recorded in the job journal
+            under it, so running the same inputs again (after a crash, in a new process) follows
+            the tasks already made, skips saved videos and creates only what was never sent. An
+            input whose create had an unknown outcome is never sent again
+            (`AmbiguousSubmitError`; see `luma-tools jobs --ambiguous`).
 
     Example:
         ```python
@@ -207,8 +244,51 @@ class VideoChain(_VideoRunnable):
 
     def _make(self, input: VideoInput) -> VideoResult:
         prompt, options, filename = _parse_input(input)
-        task = self.client.create(prompt, **options)
+        # Before paying: a video that could not be saved is not worth making.
+        dest = self.output_dir / filename if filename else f"{self.output_dir}{os.sep}"
+        check_destination(dest, overwrite=self.overwrite)
+        if self.run is None:
+            task = self.client.create(prompt, dest=dest, **options)
+        else:
+            task = self._resumed_or_created(prompt, options, filename, dest)
         return self._finish(task, prompt, filename, extends=None)
+
+    def _resumed_or_created(
+        self, prompt: str, options: GenerationOptions, filename: str | None, dest: str | Path
+    ) -> Task:
+        """This input's task in the named run: the one already made, or a new one."""
+        assert self.run is not None
+        assert self.client.journal is not None
+        content = repr((prompt.strip(), sorted(options.items()), filename))
+        with self._lock:
+            self._occurrences[content] += 1
+            occurrence = self._occurrences[content]
+        key = item_key(prompt.strip(), options, filename, occurrence)
+        job = self.client.journal.item(self.run, key)
+        step = plan_item(job, retry_failed=False)
+        if step == "create":
+            attempt = job.attempt + 1 if job is not None else 1
+            return self.client._submit(
+                "create",
+                "/generations",
+                prompt,
+                dict(options),
+                dest=dest,
+                item=(self.run, key, attempt),
+            )
+        assert job is not None
+        if step in ("blocked", "busy"):
+            raise AmbiguousSubmitError(
+                f"The create for {prompt[:60]!r} in run {self.run!r} (job {job.number}) has an "
+                "unknown outcome, so it is not sent again",
+                operation="create",
+                prompt=prompt,
+                hint="Find the task in your gateway's task log and run luma-tools jobs attach "
+                f"{job.number} TASK_ID (or dismiss {job.number}), then run again",
+            )
+        if job.task_id is None:  # dismissed before a task was known
+            raise InvalidInputError("run", f"job {job.number} of this input was dismissed")
+        return self.client.get(job.task_id)
 
 
 class ExtendChain(_VideoRunnable):
@@ -251,6 +331,7 @@ class ExtendChain(_VideoRunnable):
                 "continuations", "must be a list of non-empty prompts", hint='e.g. ["then ..."]'
             )
         prompt, options, _ = _parse_input({k: v for k, v in input.items() if k != "continuations"})
+        check_destination(f"{self.output_dir}{os.sep}")
         results: list[VideoResult] = []
         try:
             results.append(self._finish(self.client.create(prompt, **options), prompt, None, None))
@@ -284,6 +365,6 @@ def _parse_input(input: VideoInput) -> tuple[str, GenerationOptions, str | None]
     filename = options.pop("filename", None)
     if not isinstance(prompt, str):
         raise InvalidInputError("prompt", "missing", hint='Pass {"prompt": "..."}')
-    if filename is not None and (not isinstance(filename, str) or Path(filename).name != filename):
-        raise InvalidInputError("filename", "must be a plain file name", hint="e.g. fox.mp4")
+    if filename is not None:
+        filename = check_file_name("filename", filename)
     return prompt, cast(GenerationOptions, options), filename

@@ -17,59 +17,38 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from . import _exceptions as errors
+from ._cli_errors import EXIT_CODES, CliError, describe, download_command, follow_command
+from ._cli_jobs import register as register_journal_commands
 from ._client import GenerationOptions, LumaClient
 from ._models import ASPECT_RATIOS, Task
 from ._polling import PollPolicy
 from ._version import __version__
+from .mcp import _cli as mcp_command  # the `mcp` subcommand (it imports the SDK only to run)
 
 __all__ = ["EXIT_CODES", "main"]
-
-#: Exit status by outcome (documented in the CLI reference).
-EXIT_CODES = {
-    "ok": 0,
-    "error": 1,
-    "usage": 2,
-    "auth": 3,
-    "task_failed": 4,
-    "timeout": 5,
-    "unavailable": 6,
-    "ambiguous": 7,
-    "interrupted": 130,
-}
-
-_EXIT_BY_ERROR: tuple[tuple[type[errors.LumaError], str], ...] = (
-    (errors.InvalidInputError, "usage"),
-    (errors.DestinationExistsError, "usage"),
-    (errors.AuthenticationError, "auth"),
-    (errors.QuotaError, "auth"),
-    (errors.TaskFailedError, "task_failed"),
-    (errors.WaitTimeoutError, "timeout"),
-    (errors.LumaConnectionError, "unavailable"),
-    (errors.ServerError, "unavailable"),
-    (errors.RateLimitError, "unavailable"),
-    (errors.AmbiguousSubmitError, "ambiguous"),
-)
 
 DEMO_PROMPT = "a paper boat drifting down a rain-soaked street at dusk, cinematic"
 
 
-class CliError(Exception):
-    """A failure already phrased for the user, with its exit status."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under `--json` is a JSON object too."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv[1:]:
+            _print_json_error(message, EXIT_CODES["usage"], {"type": "UsageError"})
+            raise SystemExit(EXIT_CODES["usage"])
+        super().error(message)
 
 
 # ---------------------------------------------------------------------------------------------
 # Arguments
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options() -> _Parser:
     # Shared by every subcommand, so `luma-tools status ID --json` works as well as
     # `luma-tools --json status ID`. SUPPRESS keeps a subcommand from resetting a value
     # given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--base-url", default=argparse.SUPPRESS, help="gateway origin (default: $LUMA_BASE_URL)"
     )
@@ -140,7 +119,7 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and tests)."""
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="luma-tools",
         parents=[common],
         description="Generate Luma videos through an API gateway.",
@@ -148,10 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
         "it runs end to end on an embedded simulator.",
     )
     parser.add_argument("--version", action="version", version=f"luma-tools {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        return sub
 
     sub = command("create", "Start generating a video; prints the new task id.")
     sub.add_argument("prompt", help="what the video shows")
@@ -197,23 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--prompt", default=DEMO_PROMPT, help="the prompt to 'generate'")
 
-    sub = command("simulator", "Serve the embedded gateway simulator until Ctrl-C.")
-    sub.add_argument("--host", default="127.0.0.1")
-    sub.add_argument("--port", type=int, default=8765)
-    sub.add_argument(
-        "--sim-api-key",
-        dest="sim_api_key",
-        metavar="KEY",
-        help="key the simulator accepts (default: random)",
-    )
-    sub.add_argument("--queue-seconds", type=float, default=3.0)
-    sub.add_argument("--run-seconds", type=float, default=10.0)
-    sub.add_argument(
-        "--no-estimate",
-        action="store_true",
-        help="report estimate_wait_seconds as null, like most gateways",
-    )
+    simulator_help = "Serve the embedded gateway simulator until Ctrl-C."
+    try:
+        # The flags are the simulator's own, shared with `python -m luma_tools.simulator`.
+        from .simulator._cli import add_arguments as add_simulator_arguments
+    except ImportError:
+        # No [simulator] extra, so its flags are unknown: take every argument as a plain word
+        # (no option prefix can match), so the command reports what to install rather than
+        # "unrecognized arguments".
+        fallback = commands.add_parser(
+            "simulator", help=simulator_help, prefix_chars="\0", add_help=False
+        )
+        fallback.add_argument("arguments", nargs="*")
+    else:
+        add_simulator_arguments(command("simulator", simulator_help), standalone=False)
+    _JOURNAL_COMMANDS.update(register_journal_commands(commands, common))
+
+    mcp_command.add_arguments(command("mcp", "Serve the video tools to MCP clients (stdio/HTTP)."))
     return parser
+
+
+#: The journal's commands (jobs, resume, batch), filled in by `build_parser`.
+_JOURNAL_COMMANDS: dict[str, Any] = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,11 +298,13 @@ def cmd_status(args: argparse.Namespace, out: Output) -> None:
     out.result(_task_text(task), task.summary())
 
 
-def _interrupted(task_id: str) -> CliError:
+def _interrupted(task: Task, output: str | None = None) -> CliError:
+    if task.is_finished and task.state.value == "completed":
+        step = f"the video is ready: {download_command(task.id, output)}"
+    else:
+        step = f"it keeps running on the gateway; follow it with: {follow_command(task.id)}"
     return CliError(
-        f"interrupted. Task {task_id} keeps running on the gateway; resume with: "
-        f"luma-tools wait {task_id}",
-        EXIT_CODES["interrupted"],
+        f"interrupted. Task {task.id}: {step}", EXIT_CODES["interrupted"], task_id=task.id
     )
 
 
@@ -326,8 +317,15 @@ def cmd_wait(args: argparse.Namespace, out: Output) -> None:
                 on_update=progress.on_update if progress else None,
                 on_poll=progress.on_poll if progress else None,
             )
+        except errors.SubmitInterrupted:
+            raise
         except KeyboardInterrupt:
-            raise _interrupted(args.task_id) from None
+            raise CliError(
+                f"interrupted. Task {args.task_id} keeps running on the gateway; follow it "
+                f"with: {follow_command(args.task_id)}",
+                EXIT_CODES["interrupted"],
+                task_id=args.task_id,
+            ) from None
     out.result(_task_text(task), task.summary())
 
 
@@ -355,7 +353,7 @@ def _generate(
     overwrite: bool,
     timeout: float,
 ) -> None:
-    seen: list[Task] = []  # remembers the task id in case of Ctrl-C
+    seen: list[Task] = []  # remembers the task in case of Ctrl-C or a failed download
 
     def on_update(task: Task) -> None:
         seen.append(task)
@@ -374,10 +372,15 @@ def _generate(
                 on_progress=progress.on_download if progress else None,
                 **options,
             )
+        except errors.SubmitInterrupted:
+            raise
         except KeyboardInterrupt:
             if not seen:
                 raise
-            raise _interrupted(seen[-1].id) from None
+            raise _interrupted(seen[-1], args.output) from None
+        except errors.LumaError as exc:
+            completed = bool(seen) and seen[-1].state.value == "completed"
+            raise _Described(exc, output=args.output, completed=completed) from None
     out.result(
         f"Saved {path} ({_size(path)}) from task {task.id}",
         {"task": task.summary(), "path": str(path), "bytes": path.stat().st_size},
@@ -421,33 +424,23 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> None:
                 overwrite=True,
                 timeout=60,
             )
+    from ._invocation import cli_command
+
+    # The command as it will run from here: `luma-tools` is often not on PATH (an inactive venv).
     out.note(
-        "Done. Next: set LUMA_BASE_URL and LUMA_API_KEY for your gateway and run "
-        'luma-tools generate "your prompt" -o video.mp4'
+        "Done. Next: set LUMA_BASE_URL and LUMA_API_KEY for your gateway, then run:\n"
+        f'  {cli_command()} generate "your prompt" -o video.mp4'
     )
 
 
 def cmd_simulator(args: argparse.Namespace, out: Output) -> None:
-    simulator = _load_simulator()
-    sim = simulator(
-        api_key=args.sim_api_key,
-        host=args.host,
-        port=args.port,
-        queue_seconds=args.queue_seconds,
-        run_seconds=args.run_seconds,
-        estimate=not args.no_estimate,
-    )
-    sim.start()
-    out.result(
-        f"Luma gateway simulator at {sim.base_url} (Ctrl-C to stop)\n"
-        f"  export LUMA_BASE_URL={sim.base_url}\n  export LUMA_API_KEY={sim.api_key}",
-        {"base_url": sim.base_url, "api_key": sim.api_key},
-    )
-    sys.stdout.flush()
+    _load_simulator()  # reports a missing [simulator] extra
+    from .simulator import _cli as simulator_cli
+
     try:
-        sim.serve_forever()
-    finally:
-        sim.stop()
+        simulator_cli.run(args)
+    except simulator_cli.SimulatorCliError as exc:
+        raise CliError(str(exc), EXIT_CODES["usage"]) from None
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
@@ -459,6 +452,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
     "generate": cmd_generate,
     "demo": cmd_demo,
     "simulator": cmd_simulator,
+    "mcp": mcp_command.run,
 }
 
 
@@ -466,50 +460,85 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
 # Entry point
 
 
-def _exit_code(exc: errors.LumaError) -> int:
-    for kind, name in _EXIT_BY_ERROR:
-        if isinstance(exc, kind):
-            return EXIT_CODES[name]
-    return EXIT_CODES["error"]
+class _Described(Exception):
+    """A `LumaError` with the context the CLI needs to word it (the -o path, the task's state)."""
+
+    def __init__(self, error: errors.LumaError, *, output: str | None, completed: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.output = output
+        self.completed = completed
+
+
+def _print_json_error(message: str, code: int, extra: dict[str, Any]) -> None:
+    print(
+        json.dumps({"error": {"message": message, "exit_code": code, **extra}}, ensure_ascii=False),
+        file=sys.stderr,
+    )
 
 
 def _fail(out: Output, message: str, code: int, extra: dict[str, Any] | None = None) -> NoReturn:
     if out.as_json:
-        print(
-            json.dumps(
-                {"error": {"message": message, "exit_code": code, **(extra or {})}},
-                ensure_ascii=False,
-            ),
-            file=sys.stderr,
-        )
+        _print_json_error(message, code, extra or {})
     else:
         print(f"luma-tools: error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _fail_with(
+    out: Output, exc: errors.LumaError, *, output: str | None = None, completed: bool = False
+) -> NoReturn:
+    failure = describe(exc, output=output, completed=completed)
+    _fail(
+        out, failure.message, failure.exit_code, {"type": failure.kind, "task_id": failure.task_id}
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (see `EXIT_CODES`)."""
     args = build_parser().parse_args(argv)
     out = Output(getattr(args, "json", False))
-    if getattr(args, "verbose", False):
+    verbose = getattr(args, "verbose", False)
+    if verbose:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
-        COMMANDS[args.command](args, out)
+        if args.command in ("resume", "batch"):
+            _JOURNAL_COMMANDS[args.command](args, out, lambda: _client(args))
+        elif args.command == "jobs":
+            _JOURNAL_COMMANDS["jobs"](args, out)
+        else:
+            COMMANDS[args.command](args, out)
+    except errors.SubmitInterrupted as interrupted:
+        # Ctrl-C with a paid request on the wire: the same words and status as a lost reply.
+        _fail_with(out, interrupted.error)
+    except _Described as described:
+        _fail_with(out, described.error, output=described.output, completed=described.completed)
     except errors.LumaError as exc:
-        message = str(exc)
-        if exc.task_id and exc.task_id not in message:
-            message += f" [task {exc.task_id}]"
-        _fail(out, message, _exit_code(exc), {"type": type(exc).__name__, "task_id": exc.task_id})
+        _fail_with(out, exc, output=getattr(args, "output", None))
     except CliError as exc:
-        _fail(out, str(exc), exc.exit_code)
+        if exc.exit_code == EXIT_CODES["ok"]:
+            out.note(str(exc))
+            return EXIT_CODES["ok"]
+        _fail(out, str(exc), exc.exit_code, {"type": "CliError", "task_id": exc.task_id})
     except KeyboardInterrupt:
         _fail(out, "interrupted", EXIT_CODES["interrupted"])
     except BrokenPipeError:
         # Output piped into `head` and friends: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_CODES["error"]
+    except Exception as exc:
+        if verbose:
+            raise
+        # A bug, not an expected failure: one line, and how to see the details.
+        _fail(
+            out,
+            f"unexpected {type(exc).__name__}: {str(exc)[:200]} (run with -v for the traceback, "
+            "and please report it)",
+            EXIT_CODES["error"],
+            {"type": type(exc).__name__},
+        )
     return EXIT_CODES["ok"]
 
 

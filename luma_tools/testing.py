@@ -2,8 +2,9 @@
 
 `ScriptedChatModel` is a chat model that plays a script written as a function of the
 conversation, so an agent loop runs without an LLM. Like a real model, `video_agent_script`
-reads the task id out of the previous tool result's *content*: what passes with it proves the
-text a model sees is enough to act on.
+reads the task id out of the previous tool result's *text*: what passes with it proves the
+text a model sees is enough to act on. It works the same with the native tools and with the
+MCP server's tools loaded through `langchain-mcp-adapters` (whose results are content blocks).
 
 Example:
     ```python
@@ -38,6 +39,7 @@ __all__ = [
     "last_tool_message",
     "task_id_in",
     "tool_call",
+    "tool_calls",
     "video_agent_script",
 ]
 
@@ -81,9 +83,29 @@ class ScriptedChatModel(BaseChatModel):
 
 def tool_call(name: str, **args: Any) -> AIMessage:
     """An assistant message calling one tool."""
+    return tool_calls((name, args))
+
+
+def tool_calls(*calls: tuple[str, dict[str, Any]]) -> AIMessage:
+    """An assistant message calling several tools at once (parallel tool calls).
+
+    Example:
+        ```python
+        from luma_tools.testing import tool_calls
+
+        message = tool_calls(
+            ("luma_create_video", {"prompt": "a fox"}),
+            ("luma_create_video", {"prompt": "a wolf"}),
+        )
+        assert [call["args"]["prompt"] for call in message.tool_calls] == ["a fox", "a wolf"]
+        ```
+    """
     return AIMessage(
         content="",
-        tool_calls=[{"name": name, "args": args, "id": f"call_{next(_ids)}", "type": "tool_call"}],
+        tool_calls=[
+            {"name": name, "args": args, "id": f"call_{next(_ids)}", "type": "tool_call"}
+            for name, args in calls
+        ],
     )
 
 
@@ -114,7 +136,7 @@ def video_agent_script(prompt: str, **create_args: Any) -> Script:
         last = last_tool_message(messages)
         if last is None:
             return tool_call("luma_create_video", prompt=prompt, **create_args)
-        text = str(last.content)
+        text = last.text
         if last.status == "error":
             return AIMessage(content=f"I could not finish the video. The tool said: {text}")
         if last.name in ("luma_create_video", "luma_query_task") and "is completed" not in text:

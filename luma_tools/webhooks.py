@@ -58,10 +58,12 @@ print(task.state, task.video_url)
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -72,9 +74,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, NamedTuple, Self
 from urllib.parse import urlsplit
 
-from ._client import check_task_id
 from ._closing import Closing
 from ._exceptions import InvalidInputError
+from ._ids import check_task_id
 from ._models import TaskState
 
 __all__ = ["NotifyListener", "NotifyPayload", "NotifyStats", "parse_notify_payload"]
@@ -92,8 +94,11 @@ _DEFAULT_MAX_BODY = 256 * 1024
 _REMEMBERED_TASKS = 4096
 # How often a cancellable wait re-checks its cancel event while sleeping on a listener.
 _CANCEL_CHECK_SECONDS = 0.25
-# Seconds a connection may take to send its request (stops slow clients holding threads).
+# Seconds a connection may take, all told, to send its request (a slow client sending a byte
+# every few seconds passes any per-read timeout, so the whole exchange is bounded).
 _REQUEST_TIMEOUT = 10.0
+# Connections handled at once; more are answered 503 at once (each one holds a thread).
+_MAX_CONNECTIONS = 32
 
 
 class NotifyPayload(NamedTuple):
@@ -163,8 +168,10 @@ def parse_notify_payload(body: bytes | str | Mapping[str, Any] | list[Any]) -> N
     if isinstance(body, bytes | bytearray | str):
         try:
             data = json.loads(body)
+        except RecursionError:
+            raise ValueError("the callback body is nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"the callback body is not JSON ({exc})") from None
+            raise ValueError(f"the callback body is not JSON ({exc})"[:200]) from None
     if isinstance(data, list):
         data = data[0] if data else None
     if not isinstance(data, Mapping):
@@ -195,6 +202,7 @@ class NotifyStats:
         unauthorized: Requests without the listener's token (401).
         too_large: Bodies over the size cap (413).
         malformed: Bodies that were not JSON or named no task (400).
+        busy: Connections refused because every slot was taken (503).
     """
 
     accepted: int = 0
@@ -202,6 +210,7 @@ class NotifyStats:
     unauthorized: int = 0
     too_large: int = 0
     malformed: int = 0
+    busy: int = 0
 
 
 class NotifyWatch(Closing):
@@ -271,11 +280,78 @@ class NotifyWatch(Closing):
         self._listener._unwatch(self)
 
 
+class _Reaper:
+    """One thread that cuts off connections past their deadline (instead of a timer each)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadlines: dict[socket.socket, float] = {}
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="luma-notify-reaper", daemon=True)
+        self._thread.start()
+
+    def watch(self, sock: socket.socket, seconds: float) -> None:
+        with self._cond:
+            self._deadlines[sock] = time.monotonic() + seconds
+            self._cond.notify()
+
+    def forget(self, sock: socket.socket) -> None:
+        with self._cond:
+            self._deadlines.pop(sock, None)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                now = time.monotonic()
+                for sock, deadline in list(self._deadlines.items()):
+                    if deadline <= now:
+                        del self._deadlines[sock]
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)  # the handler's read ends at once
+                upcoming = min(self._deadlines.values(), default=now + 1.0)
+                self._cond.wait(max(0.01, upcoming - now))
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Without this a restart on a fixed port fails for a minute (TIME_WAIT).
     allow_reuse_address = True
     listener: NotifyListener
+    reaper: _Reaper
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            # Every slot is busy (a flood, or slow clients): refuse at once, hold nothing.
+            with contextlib.suppress(OSError):
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\nRetry-After: 1\r\n\r\n"
+                )
+            with self.listener._lock:
+                self.listener._count(busy=1)
+            self.shutdown_request(request)
+            return
+        self.reaper.watch(request, self.listener.request_timeout)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.reaper.forget(request)
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.reaper.forget(request)
+            self.slots.release()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -283,6 +359,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = _REQUEST_TIMEOUT
     server_version = "luma-tools-notify"
     sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(min(_REQUEST_TIMEOUT, self.server.listener.request_timeout))
 
     def do_POST(self) -> None:
         self.server.listener._handle(self)
@@ -325,6 +405,9 @@ class NotifyListener(Closing):
             (a tunnel, a reverse proxy): e.g. `https://hooks.example.com/luma`. The token is
             appended as the last path segment; the listener accepts any path ending in it.
         max_body_bytes: Larger bodies are refused with 413 without being read.
+        request_timeout: Seconds a connection may take, in all, to send its request; slower
+            clients are cut off (a trickle of bytes does not keep a thread).
+        max_connections: Connections handled at once; more are answered 503 at once.
         safety_interval: Once callbacks for a task have arrived, `wait` polls only this often
             (seconds, scaled by the poll policy's `time_scale`) in case the final callback
             gets lost.
@@ -348,10 +431,14 @@ class NotifyListener(Closing):
         port: int = 0,
         public_url: str | None = None,
         max_body_bytes: int = _DEFAULT_MAX_BODY,
+        request_timeout: float = _REQUEST_TIMEOUT,
+        max_connections: int = _MAX_CONNECTIONS,
         safety_interval: float = 300.0,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
+        if not request_timeout > 0 or max_connections < 1:
+            raise ValueError("request_timeout and max_connections must be positive")
         if safety_interval <= 0:
             raise ValueError("safety_interval must be positive")
         if public_url is not None and urlsplit(public_url).scheme not in ("http", "https"):
@@ -360,6 +447,8 @@ class NotifyListener(Closing):
         self.port = port
         self.public_url = public_url.rstrip("/") if public_url is not None else None
         self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
         self.safety_interval = safety_interval
         self._token = secrets.token_urlsafe(24)
         self._lock = threading.Lock()
@@ -386,6 +475,8 @@ class NotifyListener(Closing):
                 return self
             server = _Server((self.host, self.port), _Handler)
             server.listener = self
+            server.reaper = _Reaper()
+            server.slots = threading.BoundedSemaphore(self.max_connections)
             self._server = server
             self.port = int(server.server_address[1])
             # Short poll interval: stop() returns promptly.
@@ -411,6 +502,7 @@ class NotifyListener(Closing):
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.reaper.stop()
         if self._thread is not None:
             self._thread.join(5)
 
@@ -516,11 +608,13 @@ class NotifyListener(Closing):
             return
         length_header = request.headers.get("Content-Length")
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-        if chunked or length_header is None or not length_header.strip().isdigit():
+        length_text = (length_header or "").strip()
+        # isdigit() alone accepts "²" and other non-ASCII digits that int() then rejects.
+        if chunked or not (length_text.isascii() and length_text.isdigit()):
             # Without a length we cannot bound what we read; real senders always set one.
             request._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length"}, close=True)
             return
-        length = int(length_header)
+        length = int(length_text)
         if length > self.max_body_bytes:
             with self._lock:
                 self._count(too_large=1)

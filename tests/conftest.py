@@ -1,9 +1,14 @@
-"""Shared fixtures: a real simulator on 127.0.0.1 and a client pointed at it."""
+"""Shared fixtures: a real simulator on 127.0.0.1 and a client pointed at it; the built docs."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 
 import pytest
@@ -11,8 +16,34 @@ import pytest
 from luma_tools import LumaClient, PollPolicy
 from luma_tools.simulator import LumaSimulator
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The journal and download locks live in luma-tools' home: never the real user folder in
+    # tests (subprocesses inherit it too). One per pytest process.
+    os.environ["LUMA_TOOLS_HOME"] = tempfile.mkdtemp(prefix="luma-tools-home-")
+
+
 #: Polls fast enough for the simulator's sub-second jobs.
 FAST_POLL = PollPolicy(first_delay=0.05, min_interval=0.05, max_interval=0.2, jitter=0.1)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per run the way `python3 tasks.py docs` builds it."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    site = tmp_path_factory.mktemp("docs") / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return site
 
 
 @pytest.fixture

@@ -20,15 +20,26 @@ meet over HTTP, so the simulator can catch the client's mistakes.
 
 from __future__ import annotations
 
+from .._extras import missing_extra
+
 try:
     import werkzeug  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError("The simulator needs werkzeug: pip install 'luma-tools[simulator]'") from exc
+    raise missing_extra("simulator", "luma_tools.simulator", exc) from exc
 
 from ._faults import Faults
 from ._files import ServedVideo
+from ._media import write_test_video
 from ._records import HookDelivery, RecordedRequest
 from ._shapes import Shapes
 from ._simulator import LumaSimulator
 
-__all__ = ["Faults", "HookDelivery", "LumaSimulator", "RecordedRequest", "ServedVideo", "Shapes"]
+__all__ = [
+    "Faults",
+    "HookDelivery",
+    "LumaSimulator",
+    "RecordedRequest",
+    "ServedVideo",
+    "Shapes",
+    "write_test_video",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import secrets
 import signal
@@ -118,8 +119,8 @@ class LumaSimulator:
             log_requests: Let werkzeug log every request to stderr.
 
         Raises:
-            ValueError: If a duration is negative or ``time_scale``/``link_ttl_seconds``
-                is not positive.
+            ValueError: If a duration is negative or not finite, or
+                ``time_scale``/``link_ttl_seconds`` is not positive.
             FileNotFoundError: If ``video_path`` does not exist.
         """
         for name, value in [
@@ -127,11 +128,11 @@ class LumaSimulator:
             ("run_seconds", run_seconds),
             ("url_delay_seconds", url_delay_seconds),
         ]:
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value}")
-        if time_scale <= 0:
-            raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        if link_ttl_seconds <= 0:
+            if not value >= 0 or math.isinf(value):  # `not >=` also catches nan
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if not time_scale > 0 or math.isinf(time_scale):
+            raise ValueError(f"time_scale must be a finite number > 0, got {time_scale}")
+        if not link_ttl_seconds > 0:
             raise ValueError(f"link_ttl_seconds must be > 0, got {link_ttl_seconds}")
         self._api_key = api_key if api_key is not None else "sim-" + secrets.token_hex(16)
         self._host = host
@@ -392,6 +393,22 @@ class LumaSimulator:
             state=_STATE_ALIASES[state], prompt=prompt, failure_reason=failure_reason
         )
         return task.id
+
+    def task_log(self) -> list[dict[str, str]]:
+        """What a gateway's dashboard shows: every task made, oldest first.
+
+        This is where a user looks up a create whose reply was lost (an ambiguous create):
+        the prompt and the time identify the task, and its id can then be attached to the
+        journal entry (`luma-tools jobs attach`).
+
+        Returns:
+            One dict per task: ``id``, ``prompt`` and ``state``.
+        """
+        now = time.monotonic()
+        return [
+            {"id": task.id, "prompt": task.prompt, "state": task.snapshot(now).state}
+            for task in self._store.all()
+        ]
 
     def task_state(self, task_id: str) -> str:
         """The task's current state, in the vocabulary the query endpoint uses now.

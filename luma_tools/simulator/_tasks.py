@@ -240,6 +240,11 @@ class TaskStore:
         with self._lock:
             return self._tasks.get(task_id)
 
+    def all(self) -> list[Task]:
+        """Every task, oldest first."""
+        with self._lock:
+            return sorted(self._tasks.values(), key=lambda task: task.created_mono)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._tasks)

@@ -20,12 +20,12 @@ Example:
 
 from __future__ import annotations
 
+from .._extras import missing_extra
+
 try:
     import langchain_core  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "luma_tools.tools needs LangChain: pip install 'luma-tools[langchain]'"
-    ) from exc
+    raise missing_extra("langchain", "luma_tools.tools", exc) from exc
 
 from ._events import PROGRESS_EVENT
 from .create import LumaCreateVideo, LumaCreateVideoInput

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
-from langchain_core.callbacks import CallbackManagerForToolRun
 from pydantic import BaseModel
 
-from ._base import LumaTool, options_from
-from ._events import report_progress
-from ._fields import PromptArg, TaskIdArg, VideoOptions
-from ._messages import EXTEND_TOOL, describe_task, next_step
+from ..agent import EXTEND, LumaExtendVideoInput, ToolSpec
+from ._base import LumaTool
 
 __all__ = ["LumaExtendVideo", "LumaExtendVideoInput"]
-
-
-class _ExtendTarget(BaseModel):
-    task_id: TaskIdArg
-    prompt: PromptArg
-
-
-class LumaExtendVideoInput(VideoOptions, _ExtendTarget):
-    """Arguments of `luma_extend_video` (the field descriptions are what the model reads)."""
 
 
 class LumaExtendVideo(LumaTool):
@@ -37,31 +25,7 @@ class LumaExtendVideo(LumaTool):
         ```
     """
 
-    name: str = EXTEND_TOOL
-    description: str = (
-        "Continue a COMPLETED video (given by its task_id) with a new prompt describing what "
-        "happens next; creates a new task of about 5 more seconds and returns its id at once. "
-        "Then call luma_query_task with the NEW task_id and wait_seconds=45 until completed. "
-        "Billed like luma_create_video: never call it twice for the same request."
-    )
+    spec: ClassVar[ToolSpec] = EXTEND
+    name: str = EXTEND.name
+    description: str = EXTEND.description
     args_schema: type[BaseModel] = LumaExtendVideoInput
-
-    def _call(
-        self, run_manager: CallbackManagerForToolRun | None, **arguments: Any
-    ) -> tuple[str, dict[str, Any]]:
-        source = arguments["task_id"]
-        task = self.client.extend(
-            source, arguments["prompt"], **options_from(arguments, "task_id", "prompt")
-        )
-        report_progress(
-            {
-                "tool": self.name,
-                "task_id": task.id,
-                "extends": source,
-                "state": task.state.value,
-                "message": f"extending {source} as task {task.id}",
-            },
-            run_manager,
-        )
-        content = f'Extension of "{source}" created. {describe_task(task)} {next_step(task)}'
-        return content, {**task.summary(), "extends": source}

@@ -23,13 +23,13 @@ scripts and tests can use on its own.
 
 from __future__ import annotations
 
+from .._extras import missing_extra
+
 try:
     import anywidget as _anywidget
     import ipywidgets as _ipywidgets
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "luma_tools.widgets needs ipywidgets and anywidget: pip install 'luma-tools[notebook]'"
-    ) from exc
+    raise missing_extra("notebook", "luma_tools.widgets", exc) from exc
 
 from ._panel import TaskPanel
 from ._state import PanelView, Phase, TaskTracker, format_bytes, format_seconds, refollow_code

@@ -384,6 +384,8 @@ class TaskTracker:
                 return False
             if view.phase in Phase.FINAL and not view.resumable:
                 return False  # finished, or an error that another try would only repeat
+            if view.task_id is None and self._submit is None:
+                return False  # the create was sent (and may be billed): nothing to follow
             self._cancel = threading.Event()
             if view.phase in Phase.FINAL:  # resuming after stop / timeout / error
                 phase = (
@@ -472,7 +474,9 @@ class TaskTracker:
         changes: dict[str, object] = {}
         try:
             if self._task is None and self._submit is not None:
-                submit, self._submit = self._submit, None  # a paid request: never sent twice
+                # A paid request: never sent twice, not even when it failed (its outcome may
+                # be unknown) and the panel is resumed.
+                submit, self._submit = self._submit, None
                 task = submit()
                 self._seen(task)
                 if cancel.is_set():  # Stop was pressed while the create was in flight

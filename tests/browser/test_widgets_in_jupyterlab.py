@@ -5,8 +5,9 @@ jumping back when a download finishes; after a kernel restart a panel says so an
 line that follows its task again.
 
 Also saves screenshots: panel-{queued,running,completed,failed,restarted}.png, studio.png,
-panel-completed-dark.png, studio-dark.png and panel-reopened-dark.png, in test-artifacts/browser/ (ignored by git). With
-LUMA_TOOLS_UPDATE_DOCS_IMAGES=1 they go to docs/images/ instead, which the docs embed.
+panel-completed-dark.png, studio-dark.png and panel-reopened-dark.png, in
+test-artifacts/browser/ (ignored by git). With LUMA_TOOLS_UPDATE_DOCS_IMAGES=1 they go to
+docs/images/ instead, which the docs embed.
 """
 
 from __future__ import annotations

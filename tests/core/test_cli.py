@@ -95,10 +95,10 @@ def test_extend(env: LumaSimulator, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (("create", "   "), "user_prompt: the prompt is blank"),
-        (("create", "x", "--image", "/no/such.png"), "image_url: file '/no/such.png'"),
-        (("status", "../../etc"), "task_id:"),
-        (("create", "x", "--notify-hook", "nope"), "notify_hook:"),
+        (("create", "   "), "PROMPT: the prompt is blank"),
+        (("create", "x", "--image", "/no/such.png"), "--image: file '/no/such.png'"),
+        (("status", "../../etc"), "TASK_ID:"),
+        (("create", "x", "--notify-hook", "nope"), "--notify-hook:"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -137,7 +137,7 @@ def test_expected_failures_have_their_exit_codes(
     )
     assert code == EXIT_CODES["timeout"]
     assert "luma-tools: error: Task " in err
-    assert "again later" in err
+    assert "follow it again with: luma-tools wait" in err
 
     env.faults.quota_exhausted()
     code, _, err = run(capsys, "create", "costly")

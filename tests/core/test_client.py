@@ -6,10 +6,8 @@ import base64
 from pathlib import Path
 
 import pytest
-import requests
 
 from luma_tools import (
-    AmbiguousSubmitError,
     AuthenticationError,
     BadRequestError,
     InvalidInputError,
@@ -265,23 +263,3 @@ def test_unreachable_gateway(sim: LumaSimulator) -> None:
         pytest.raises(LumaConnectionError, match=r"connection refused"),
     ):
         offline.get("abc")
-
-
-def _reply(body: bytes, status: int = 200) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = body
-    return response
-
-
-@pytest.mark.parametrize("body", [b"<html>ok</html>", b'{"message": "ok"}'])
-def test_an_unusable_reply_keeps_the_task_id(
-    client: LumaClient, monkeypatch: pytest.MonkeyPatch, body: bytes
-) -> None:
-    monkeypatch.setattr(client._session, "request", lambda *a, **k: _reply(body))
-    with pytest.raises(ServerError) as caught:
-        client.get("task-1")
-    assert caught.value.task_id == "task-1"
-    with pytest.raises(AmbiguousSubmitError) as ambiguous:
-        client.extend("task-1", "more")
-    assert ambiguous.value.task_id == "task-1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from luma_tools import (
     TaskFailedError,
     TaskNotReadyError,
 )
-from luma_tools.simulator import LumaSimulator
+from luma_tools.simulator import LumaSimulator, write_test_video
 
 MakeClient = Callable[..., LumaClient]
 
@@ -132,10 +131,7 @@ def test_not_ready_and_failed_tasks(client: LumaClient, sim: LumaSimulator, tmp_
 
 
 def test_memory_stays_flat_for_a_large_file(tmp_path: Path, make_client: MakeClient) -> None:
-    big = tmp_path / "big.mp4"
-    with big.open("wb") as f:
-        for _ in range(48):
-            f.write(os.urandom(1 << 20))
+    big = write_test_video(tmp_path / "big.mp4", 48 << 20)
     with LumaSimulator(video_path=big) as sim:
         client = make_client(sim)
         task = client.get(sim.add_task(state="completed"))
@@ -156,7 +152,7 @@ def test_a_path_ending_in_a_slash_is_a_folder_created_on_demand(
     monkeypatch.chdir(tmp_path)
     task_id = sim.add_task(state="completed")
     path = client.download(task_id, "videos/")
-    assert path == Path("videos") / f"{task_id}.mp4"
+    assert path == tmp_path / "videos" / f"{task_id}.mp4"
     assert sha256(path) == sim.video_sha256
     nested = client.download(task_id, tmp_path / "a" / "b" / "clip.mp4")
     assert sha256(nested) == sim.video_sha256

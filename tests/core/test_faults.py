@@ -52,10 +52,14 @@ def test_create_is_never_retried_on_429(client: LumaClient, sim: LumaSimulator) 
     assert sim.count("create") == 1
 
 
-def test_create_is_never_retried_on_5xx(client: LumaClient, sim: LumaSimulator) -> None:
+def test_a_5xx_on_create_is_ambiguous_and_never_retried(
+    client: LumaClient, sim: LumaSimulator
+) -> None:
     sim.faults.server_error(times=1, status=504, route="create")
-    with pytest.raises(ServerError):
+    with pytest.raises(AmbiguousSubmitError) as caught:
         client.create("gateway timeout")
+    assert caught.value.status_code == 504
+    assert "does not prove it refused" in str(caught.value)
     assert sim.count("create") == 1
 
 
@@ -79,7 +83,8 @@ def test_reset_during_extend_is_ambiguous(client: LumaClient, sim: LumaSimulator
     sim.faults.reset_connection(times=1, route="extend")
     with pytest.raises(AmbiguousSubmitError) as caught:
         client.extend(source, "more")
-    assert caught.value.task_id == source
+    assert caught.value.extends == source
+    assert caught.value.task_id is None  # the new task's id is what is unknown
     assert sim.count("extend") == 1
 
 

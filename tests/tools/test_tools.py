@@ -314,7 +314,7 @@ def test_expired_link_is_renewed_silently(tools: dict[str, BaseTool], sim: LumaS
 def test_unexpected_exceptions_do_not_crash_the_caller(
     client: LumaClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(task_id: str) -> None:
+    def broken(task_id: str, **options: Any) -> None:
         raise RuntimeError("bug in a dependency")
 
     monkeypatch.setattr(client, "get", broken)
