@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._cli_errors import EXIT_CODES, CliError
 from ._address import is_loopback, parse_http_address
 
 __all__ = ["TOKEN_ENV", "add_arguments", "run"]
@@ -77,8 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _usage(message: str) -> Exception:
-    from ..cli import EXIT_CODES, CliError
-
     return CliError(message, EXIT_CODES["usage"])
 
 

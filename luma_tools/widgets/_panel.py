@@ -211,6 +211,7 @@ class TaskPanel(anywidget.AnyWidget):
         _details: Sequence[tuple[str, str]] = (),
         _on_dismiss: Callable[[TaskPanel], None] | None = None,
         _on_change: Callable[[], None] | None = None,
+        _saved: tuple[str, int] | None = None,
     ) -> None:
         self._client = client
         self._download_dir = Path(download_dir) if download_dir is not None else None
@@ -223,6 +224,7 @@ class TaskPanel(anywidget.AnyWidget):
             poll_policy=poll_policy,
             on_activity=self._ensure_rendering,
             details=_details,
+            saved=_saved,
         )
         self._on_dismiss = _on_dismiss
         self._on_change = _on_change
@@ -248,6 +250,55 @@ class TaskPanel(anywidget.AnyWidget):
             self.start()
 
     # -- public API -------------------------------------------------------------------------
+
+    @classmethod
+    def resume(cls, client: LumaClient, task_id: str, **options: Any) -> TaskPanel:
+        """Follow a task again (after a kernel restart, say) with what the journal knows of it.
+
+        The job journal (see [`Journal`][luma_tools.Journal]) supplies the prompt, the aspect
+        ratio and images asked for, the task an extension continues, the folder the video was
+        headed for and the file it was saved to. Without an entry (or with the journal off)
+        the panel simply follows the id. Nothing is ever created or sent again.
+
+        Args:
+            client: The client to poll (and download) with.
+            task_id: The task to follow.
+            **options: Any other `TaskPanel` argument (`download_dir`, `timeout`...).
+
+        Example:
+            ```python
+            from luma_tools.widgets import TaskPanel
+
+            task = client.create("a lantern festival at night")
+            # ... the kernel restarts; in a new cell, with a client again:
+            panel = TaskPanel.resume(client, task.id)
+            assert panel.view.prompt == "a lantern festival at night"
+            panel.close()
+            ```
+        """
+        job = None
+        journal = getattr(client, "journal", None)
+        if journal is not None:
+            try:
+                job = journal.job(task_id)
+            except Exception:  # an unreadable journal must not stop the user following the task
+                job = None
+        if job is None or job.task_id != task_id:
+            return cls(client, task_id, **options)
+        details = []
+        ratio = job.options.get("aspect_ratio")
+        if ratio:
+            details.append(("aspect ratio", str(ratio)))
+        for key, label in (("image_url", "start image"), ("image_end_url", "end image")):
+            if job.options.get(key):
+                details.append((label, str(job.options[key])[:80]))
+        if job.extends:
+            details.append(("extends", job.extends))
+        if "download_dir" not in options and job.dest:
+            dest = Path(job.dest)
+            options["download_dir"] = dest.parent if dest.suffix.lower() == ".mp4" else dest
+        saved = (job.file, job.file_bytes or 0) if job.is_saved and job.file else None
+        return cls(client, task_id, _prompt=job.prompt, _details=details, _saved=saved, **options)
 
     @property
     def view(self) -> PanelView:

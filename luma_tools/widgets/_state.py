@@ -61,16 +61,18 @@ def refollow_code(task_id: str | None) -> str:
 
     Panels show it when their kernel is gone, and their saved text carries it, so a task id
     is never lost. It is declared once, here, so that every panel and the docs say the same.
+    [`TaskPanel.resume`][luma_tools.widgets.TaskPanel.resume] follows the task with what the
+    job journal knows of it (prompt, options, destination, saved file).
 
     Example:
         ```python
         from luma_tools.widgets import refollow_code
 
-        assert refollow_code("9d4b7516") == 'TaskPanel(client, "9d4b7516")'
+        assert refollow_code("9d4b7516") == 'TaskPanel.resume(client, "9d4b7516")'
         ```
     """
     # json.dumps quotes and escapes like a Python string literal for any printable id.
-    return f"TaskPanel(client, {json.dumps(task_id or '<task id>')})"
+    return f"TaskPanel.resume(client, {json.dumps(task_id or '<task id>')})"
 
 
 class Phase:
@@ -283,6 +285,7 @@ class TaskTracker:
         on_activity: Called (from the calling thread) whenever a poll or download starts, so a
             renderer can wake up.
         details: (label, value) pairs shown with the task, e.g. `("aspect ratio", "9:16")`.
+        saved: (path, size) of a video already saved for this task (the journal knows).
 
     Example:
         ```python
@@ -307,6 +310,7 @@ class TaskTracker:
         poll_policy: PollPolicy | None = None,
         on_activity: Callable[[], None] | None = None,
         details: Sequence[tuple[str, str]] = (),
+        saved: tuple[str, int] | None = None,
     ) -> None:
         if (task is None) == (submit is None):
             raise ValueError("pass either a task (or task id) or a submit callable")
@@ -325,6 +329,8 @@ class TaskTracker:
             task_id=task_id,
             prompt=prompt,
             details=tuple((str(label), str(value)) for label, value in details),
+            download_path=saved[0] if saved else None,
+            download_size=saved[1] if saved else None,
         )
         self._cancel = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -366,7 +366,7 @@ def test_a_kernel_restart_mid_task_says_so_and_shows_the_line_that_follows_it_ag
 
     gone.wait_for()
     assert "No kernel" in gone.inner_text()
-    assert panel.locator(".luma-refollow").inner_text() == f'TaskPanel(client, "{task_id}")'
+    assert panel.locator(".luma-refollow").inner_text() == f'TaskPanel.resume(client, "{task_id}")'
     assert panel.locator("button.luma-stop").is_hidden()  # nothing left to stop
     assert panel.locator(".luma-gone").count() == 1  # said once
     # The id and the line are selectable text, to copy into the next cell.
@@ -390,7 +390,7 @@ def test_a_kernel_restart_mid_task_says_so_and_shows_the_line_that_follows_it_ag
     fallback = page.locator(".luma-fallback")
     fallback.wait_for()
     assert task_id in fallback.inner_text()
-    assert f'TaskPanel(client, "{task_id}")' in fallback.inner_text().replace("\n", "")
+    assert f'TaskPanel.resume(client, "{task_id}")' in fallback.inner_text().replace("\n", "")
 
 
 def test_a_notebook_reopened_with_saved_widget_state_shows_each_panel_as_it_ended(
@@ -431,7 +431,7 @@ def test_a_notebook_reopened_with_saved_widget_state_shows_each_panel_as_it_ende
     panel.locator(".luma-gone").wait_for()  # another kernel runs this notebook now
     assert panel.locator(".luma-task-id").inner_text() == task_id
     assert panel.locator(".luma-state").inner_text() == "completed"
-    assert panel.locator(".luma-refollow").inner_text() == f'TaskPanel(client, "{task_id}")'
+    assert panel.locator(".luma-refollow").inner_text() == f'TaskPanel.resume(client, "{task_id}")'
     # No empty black player: the link was never saved, and the panel says so.
     assert panel.locator("video").count() == 0
     assert "not saved with the notebook" in panel.locator(".luma-preview").inner_text()

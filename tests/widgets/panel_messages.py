@@ -19,12 +19,11 @@ def press(panel: TaskPanel, kind: str) -> None:
 def sent_messages(panel: TaskPanel) -> list[dict[str, Any]]:
     """Record the custom messages the kernel sends to the panel's front end."""
     sent: list[dict[str, Any]] = []
-    original = panel.comm.send
+    original = panel.send
 
-    def send(data: Any = None, metadata: Any = None, buffers: Any = None) -> None:
-        if isinstance(data, dict) and data.get("method") == "custom":
-            sent.append(data["content"])
-        original(data=data, metadata=metadata, buffers=buffers)
+    def send(content: Any, buffers: Any = None) -> None:
+        sent.append(content)
+        original(content, buffers)
 
-    panel.comm.send = send
+    panel.send = send  # type: ignore[method-assign]
     return sent

@@ -73,7 +73,7 @@ def test_panel_walks_queued_running_completed_and_sends_the_video_link_live(
     assert state["progress"] == 1.0
     assert state["download"] == "ready"
     assert state["stop"] is None
-    assert state["refollow"] == f'TaskPanel(client, "{task.id}")'
+    assert state["refollow"] == f'TaskPanel.resume(client, "{task.id}")'
     view = panel.view
     assert view.polls >= 2
     assert f"{view.polls} polls" in state["status"]
@@ -339,7 +339,7 @@ def test_an_ambiguous_create_says_it_may_be_billed_and_never_invites_a_second_on
     assert "may have been created and billed" in state["task_line"]
     assert "may have been created and billed" in state["message"]
     assert "task log" in state["hint"]
-    assert 'TaskPanel(client, "<task id>")' in state["hint"]
+    assert 'TaskPanel.resume(client, "<task id>")' in state["hint"]
     assert "Do not generate it again" in state["hint"]
     assert state["stop"] is None
     assert not panel.start()
@@ -397,8 +397,8 @@ def test_the_text_fallback_names_the_task_and_holds_no_link(
 
 def test_an_unfinished_task_saves_the_line_that_follows_it_again() -> None:
     view = PanelView(phase=Phase.RUNNING, task_id="abc-123", polls=3)
-    assert 'follow it again: TaskPanel(client, "abc-123")' in view.text()
-    assert front_end_state(view)["refollow"] == 'TaskPanel(client, "abc-123")'
+    assert 'follow it again: TaskPanel.resume(client, "abc-123")' in view.text()
+    assert front_end_state(view)["refollow"] == 'TaskPanel.resume(client, "abc-123")'
     done = PanelView(phase=Phase.COMPLETED, task_id="abc-123", download_path="/v/abc-123.mp4")
     assert "saved: /v/abc-123.mp4" in done.text()
     assert "follow it again" not in done.text()
@@ -542,3 +542,41 @@ def test_a_missing_widget_library_gives_a_clear_error(missing: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'luma-tools[notebook]'" in out.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Following a task again
+
+
+def test_resume_follows_a_task_with_what_the_journal_knows(
+    live_sim: LumaSimulator,
+    make_client: Callable[..., LumaClient],
+    panels: list[TaskPanel],
+    live_policy: PollPolicy,
+    tmp_path: Path,
+) -> None:
+    from luma_tools import Journal
+
+    journal = Journal(tmp_path / "journal.sqlite3")
+    client = make_client(live_sim, poll_policy=live_policy, journal=journal)
+    task = client.create("a lantern festival", aspect_ratio="9:16")
+    saved = client.download(client.wait(task, timeout=15), f"{tmp_path / 'videos'}/")
+    # A kernel restart later: a new client, the same journal, one line.
+    again = make_client(live_sim, poll_policy=live_policy, journal=journal)
+    panel = TaskPanel.resume(again, task.id)
+    panels.append(panel)
+    assert panel.wait(timeout=15)
+    state = panel.state
+    assert state["phase"] == Phase.COMPLETED
+    assert state["prompt"] == "a lantern festival"
+    assert ["aspect ratio", "9:16"] in state["details"]
+    assert state["saved_path"] == str(saved)
+    assert state["download"] == "done"
+    assert panel._download_dir == tmp_path / "videos"
+    assert live_sim.count("create") == 1  # nothing is ever sent again
+
+    unknown = TaskPanel.resume(again, live_sim.add_task(state="completed", prompt="elsewhere"))
+    panels.append(unknown)
+    assert unknown.wait(timeout=15)  # not in the journal: simply followed
+    assert unknown.state["phase"] == Phase.COMPLETED
+    assert unknown.state["details"] == []
