@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from . import _exceptions as errors
+from ._invocation import cli_command
 
 __all__ = ["EXIT_CODES", "CliError", "CliFailure", "describe"]
 
@@ -125,15 +126,19 @@ def _reword(text: str) -> str:
     return text
 
 
+def command(*words: str) -> str:
+    """`luma-tools WORDS...` spelled so that it runs as printed, from where the user is."""
+    return " ".join([cli_command(), *(shlex.quote(word) for word in words)])
+
+
 def follow_command(task_id: str) -> str:
     """The command that follows a task again."""
-    return f"luma-tools wait {shlex.quote(task_id)}"
+    return command("wait", task_id)
 
 
 def download_command(task_id: str, output: str | None) -> str:
     """The command that downloads a completed task's video."""
-    target = f" -o {shlex.quote(output)}" if output else ""
-    return f"luma-tools download {shlex.quote(task_id)}{target}"
+    return command("download", task_id, *(("-o", output) if output else ()))
 
 
 def describe(
@@ -155,8 +160,9 @@ def describe(
         message = f"{flag}: {problem}"
     elif isinstance(exc, errors.AmbiguousSubmitError):
         hint = (
-            "The task may have been created and billed: do not run the command again. "
-            "Look for it in your gateway's task log, then follow it with: luma-tools wait ID"
+            "The task may have been created and billed: do not run the command again. It is "
+            f"recorded as ambiguous ({command('jobs', '--ambiguous')}); find it in your gateway's "
+            f"task log, then: {command('jobs', 'attach')} JOB TASK_ID"
         )
     elif isinstance(exc, errors.WaitTimeoutError | errors.WaitCancelledError) and task_id:
         hint = f"It keeps running on the gateway; follow it again with: {follow_command(task_id)}"

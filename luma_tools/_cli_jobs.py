@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ._batch import BatchReport, BatchRunner, ItemResult, read_batch_file
-from ._cli_errors import EXIT_CODES, CliError, describe, follow_command
+from ._cli_errors import EXIT_CODES, CliError, command, describe, follow_command
 from ._client import LumaClient
 from ._exceptions import InvalidInputError, LumaError, TaskFailedError, WaitTimeoutError
 from ._journal import Job, Journal, default_journal
@@ -73,7 +73,7 @@ def cmd_jobs(args: argparse.Namespace, out: _Out) -> None:
         job = journal.attach(args.job, args.task_id)
         out.result(
             f"Job {job.number} is now task {job.task_id}. Finish it with: "
-            f"luma-tools resume {job.task_id}",
+            f"{command('resume', str(job.task_id))}",
             job.summary(),
         )
         return
@@ -108,8 +108,8 @@ def cmd_jobs(args: argparse.Namespace, out: _Out) -> None:
     if ambiguous:
         out.note(
             f"{len(ambiguous)} job(s) may have been created and billed, but their task id is "
-            "unknown. Find the task in your gateway's task log, then: luma-tools jobs attach "
-            "JOB TASK_ID (or luma-tools jobs dismiss JOB if it was never created)."
+            f"unknown. Find the task in your gateway's task log, then: {command('jobs', 'attach')} "
+            f"JOB TASK_ID (or {command('jobs', 'dismiss')} JOB if it was never created)."
         )
 
 
@@ -183,7 +183,7 @@ def cmd_resume(args: argparse.Namespace, out: _Out, make_client: Callable[[], Lu
     if counts["ambiguous"]:
         out.note(
             "Ambiguous jobs are never sent again: find each in your gateway's task log and run "
-            "luma-tools jobs attach JOB TASK_ID (or dismiss JOB)."
+            f"{command('jobs', 'attach')} JOB TASK_ID (or dismiss JOB)."
         )
     _exit_for(counts)
 
@@ -340,8 +340,8 @@ def cmd_batch(args: argparse.Namespace, out: _Out, make_client: Callable[[], Lum
         out.note(
             f"{len(report.ambiguous)} item(s) may have been created and billed but their task id "
             "is unknown; they are never sent again. Find them in the gateway's task log and run "
-            "luma-tools jobs attach JOB TASK_ID (see luma-tools jobs --ambiguous), then run the "
-            "batch again."
+            f"{command('jobs', 'attach')} JOB TASK_ID (see {command('jobs', '--ambiguous')}), then "
+            "run the batch again."
         )
     if report.interrupted:
         raise CliError(

@@ -190,8 +190,9 @@ class AmbiguousSubmitError(LumaError):
     """
 
     default_hint = (
-        "A task may have been created and billed: do not resubmit blindly. Look for it in your "
-        "gateway's task log (or wait for its notify_hook), then follow it with its id"
+        "A task may have been created and billed: do not resubmit blindly. It is recorded as "
+        "ambiguous in the job journal (luma-tools jobs --ambiguous); look for it in your "
+        "gateway's task log, then follow it with its id"
     )
 
     def __init__(

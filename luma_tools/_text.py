@@ -18,7 +18,9 @@ REDACTED = "<redacted>"
 
 # C0 and C1 controls (tab and newline are folded into spaces by `clean_text`), zero-width and
 # bidirectional-override characters, which can disguise what a message says.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 # Secrets shorter than this are not redacted: "a" would be replaced everywhere.
 _MIN_SECRET = 6
 

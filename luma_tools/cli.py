@@ -278,7 +278,7 @@ def cmd_create(args: argparse.Namespace, out: Output) -> None:
         task = client.create(args.prompt, **_options(args))
     out.result(f"{task.id}", task.summary())
     out.note(
-        f"Created task {task.id} ({task.state.value}). Follow it with: luma-tools wait {task.id}"
+        f"Created task {task.id} ({task.state.value}). Follow it with: {follow_command(task.id)}"
     )
 
 
@@ -288,7 +288,7 @@ def cmd_extend(args: argparse.Namespace, out: Output) -> None:
     out.result(f"{task.id}", task.summary())
     out.note(
         f"Created task {task.id}, extending {args.task_id}. Follow it with: "
-        f"luma-tools wait {task.id}"
+        f"{follow_command(task.id)}"
     )
 
 

@@ -46,7 +46,7 @@ def test_create_status_wait_download(
     )
     assert code == 0
     task_id = out.strip()
-    assert f"luma-tools wait {task_id}" in err
+    assert f"-m luma_tools wait {task_id}" in err  # run in-process: spelled as `python -m`
     (request,) = [r for r in env.requests if r.route == "create"]
     assert request.json == {
         "user_prompt": "a cli cat",
@@ -137,7 +137,8 @@ def test_expected_failures_have_their_exit_codes(
     )
     assert code == EXIT_CODES["timeout"]
     assert "luma-tools: error: Task " in err
-    assert "follow it again with: luma-tools wait" in err
+    assert "follow it again with: " in err
+    assert " wait " in err.rsplit("follow it again with: ", 1)[1]
 
     env.faults.quota_exhausted()
     code, _, err = run(capsys, "create", "costly")

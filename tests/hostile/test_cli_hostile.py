@@ -165,6 +165,6 @@ def test_a_failed_download_of_a_completed_task_hints_download_not_wait(
     )
     assert result.returncode != 0
     clean(result)
-    assert "luma-tools download" in result.stderr
+    assert "-m luma_tools download" in result.stderr  # spelled to run as printed
     assert "-o fox.mp4" in result.stderr
-    assert "luma-tools wait" not in result.stderr
+    assert "luma_tools wait" not in result.stderr
