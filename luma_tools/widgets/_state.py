@@ -555,8 +555,9 @@ class TaskTracker:
             # how to find it; never suggest sending the request again.
             message = f"{message}. A task may have been created and billed."
             hint = (
-                "Do not generate it again. Look for the task in your gateway's task log (by "
-                f"the time above), then follow it with {refollow_code(exc.task_id)}"
+                "Do not generate it again: it is recorded as ambiguous in the job journal "
+                "(luma-tools jobs --ambiguous). Look for the task in your gateway's task log "
+                f"(by the time above), then follow it with {refollow_code(exc.task_id)}"
             )
         elif task_id is None:
             message = f"The create request failed, so no task was created: {message}"

@@ -341,6 +341,7 @@ def test_an_ambiguous_create_says_it_may_be_billed_and_never_invites_a_second_on
     assert "task log" in state["hint"]
     assert 'TaskPanel.resume(client, "<task id>")' in state["hint"]
     assert "Do not generate it again" in state["hint"]
+    assert "luma-tools jobs --ambiguous" in state["hint"]
     assert state["stop"] is None
     assert not panel.start()
     text = panel.view.text()
