@@ -28,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise missing_extra("simulator", "luma_tools.simulator", exc) from exc
 
 from ._faults import Faults
+from ._files import ServedVideo
 from ._media import write_test_video
 from ._records import HookDelivery, RecordedRequest
 from ._shapes import Shapes
@@ -38,6 +39,7 @@ __all__ = [
     "HookDelivery",
     "LumaSimulator",
     "RecordedRequest",
+    "ServedVideo",
     "Shapes",
     "write_test_video",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import struct
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -22,17 +24,35 @@ from werkzeug.http import parse_range_header
 from werkzeug.wrappers import Response
 
 __all__ = [
+    "PACKAGED_CLIPS",
     "FileSource",
     "LinkSigner",
     "LinkStatus",
+    "ServedVideo",
+    "VideoClips",
     "file_response",
     "held_back",
+    "mp4_dimensions",
     "paced",
     "s3_error",
     "truncated",
 ]
 
 CHUNK_SIZE = 256 * 1024
+#: The packaged clip of each aspect ratio: ffmpeg's test pattern at about 130,000 pixels,
+#: 4 s, H.264 baseline, made once when the clips were added (nothing runs ffmpeg at run time).
+PACKAGED_CLIPS: Mapping[str, str] = {
+    "16:9": "sample.mp4",
+    "9:16": "sample-9x16.mp4",
+    "1:1": "sample-1x1.mp4",
+    "4:3": "sample-4x3.mp4",
+    "3:4": "sample-3x4.mp4",
+    "21:9": "sample-21x9.mp4",
+    "9:21": "sample-9x21.mp4",
+}
+DEFAULT_RATIO = "16:9"
+#: Bigger `moov` boxes are not read for dimensions (they are a few kB in practice).
+_MAX_MOOV = 16 * 1024 * 1024
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 LinkStatus = Literal["ok", "expired", "invalid", "missing"]
 
@@ -57,6 +77,7 @@ class FileSource:
         self._lock = threading.Lock()
         self._sha256: str | None = None
         self._size: int | None = None
+        self._dimensions: tuple[int, int] | Literal[False] | None = False
 
     @classmethod
     def packaged(cls, name: str) -> FileSource:
@@ -88,6 +109,15 @@ class FileSource:
         with self.open() as f:
             return f.read()
 
+    @property
+    def dimensions(self) -> tuple[int, int] | None:
+        """(width, height) of the first video track, or None if this is no readable MP4."""
+        with self._lock:
+            if self._dimensions is False:
+                with self.open() as f:
+                    self._dimensions = mp4_dimensions(f)
+            return self._dimensions
+
     def _digest(self) -> str:
         with self._lock:
             if self._sha256 is None:
@@ -100,6 +130,127 @@ class FileSource:
                 self._sha256 = digest.hexdigest()
                 self._size = size
             return self._sha256
+
+
+def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(type, payload) of the ISO-BMFF boxes laid end to end in `data`."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, offset)
+        header = 8
+        if size == 1 and offset + 16 <= len(data):
+            (size,) = struct.unpack_from(">Q", data, offset + 8)
+            header = 16
+        elif size == 0:
+            size = len(data) - offset
+        if size < header or offset + size > len(data):
+            return
+        yield kind, data[offset + header : offset + size]
+        offset += size
+
+
+def _moov(f: IO[bytes]) -> bytes | None:
+    """The payload of the file's top-level `moov` box (at its start or its end)."""
+    f.seek(0)
+    while header := f.read(8):
+        if len(header) < 8:
+            return None
+        size, kind = struct.unpack(">I4s", header)
+        skip = size - 8
+        if size == 1:
+            (size,) = struct.unpack(">Q", f.read(8))
+            skip = size - 16
+        if kind == b"moov":
+            return f.read(skip) if 0 <= skip <= _MAX_MOOV else None
+        if size == 0 or skip < 0:
+            return None
+        f.seek(skip, 1)
+    return None
+
+
+def mp4_dimensions(f: IO[bytes]) -> tuple[int, int] | None:
+    """(width, height) from the first video track header (`tkhd`) of an MP4, if any.
+
+    Reads box headers only: no decoder, no ffmpeg.
+
+    Example:
+        ```python
+        import io
+
+        from luma_tools.simulator._files import FileSource, mp4_dimensions
+
+        with FileSource.packaged("sample-9x16.mp4").open() as f:
+            assert mp4_dimensions(f) == (270, 480)
+        assert mp4_dimensions(io.BytesIO(b"not a video")) is None
+        ```
+    """
+    moov = _moov(f)
+    if moov is None:
+        return None
+    for kind, trak in _boxes(moov):
+        if kind != b"trak":
+            continue
+        for inner, tkhd in _boxes(trak):
+            if inner != b"tkhd" or not tkhd:
+                continue
+            # version 0 and 1 differ in the width of their times; width and height (16.16
+            # fixed point) close the box either way.
+            need = 84 if tkhd[0] == 0 else 96
+            if len(tkhd) < need:
+                continue
+            width, height = struct.unpack_from(">II", tkhd, need - 8)
+            if width and height:
+                return width >> 16, height >> 16
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServedVideo:
+    """The video a simulated task of one aspect ratio gets.
+
+    Attributes:
+        aspect_ratio: The requested aspect ratio.
+        width: Width of the clip in pixels (None when the file is no readable MP4).
+        height: Height of the clip in pixels.
+        size: Size in bytes.
+        sha256: Hex SHA-256 of the content.
+    """
+
+    aspect_ratio: str
+    width: int | None
+    height: int | None
+    size: int
+    sha256: str
+
+
+class VideoClips:
+    """The file each task's video is served from: the packaged clip of its aspect ratio.
+
+    Args:
+        single: Serve this one file for every aspect ratio instead (`video_path=`).
+    """
+
+    def __init__(self, single: FileSource | None = None) -> None:
+        self._single = single
+        self._clips: dict[str, FileSource] = {}
+        self._lock = threading.Lock()
+
+    def for_ratio(self, aspect_ratio: str | None) -> FileSource:
+        """The clip for `aspect_ratio` (the 16:9 one for an unknown ratio)."""
+        if self._single is not None:
+            return self._single
+        ratio = aspect_ratio if aspect_ratio and aspect_ratio in PACKAGED_CLIPS else DEFAULT_RATIO
+        with self._lock:
+            clip = self._clips.get(ratio)
+            if clip is None:
+                clip = self._clips[ratio] = FileSource.packaged(PACKAGED_CLIPS[ratio])
+            return clip
+
+    def describe(self, aspect_ratio: str) -> ServedVideo:
+        """Size, digest and dimensions of the video served for `aspect_ratio`."""
+        clip = self.for_ratio(aspect_ratio)
+        width, height = clip.dimensions or (None, None)
+        return ServedVideo(aspect_ratio, width, height, clip.size, clip.sha256)
 
 
 class LinkSigner:

@@ -11,7 +11,7 @@ from typing import Any, Final
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
-from ._files import LinkSigner
+from ._files import LinkSigner, VideoClips
 from ._shapes import Shapes
 from ._tasks import GatewayState, Snapshot, Task
 
@@ -47,7 +47,8 @@ _OPENAI_CODES: Final = {
 
 @dataclass(frozen=True, slots=True)
 class MediaInfo:
-    """Nominal media properties reported for every task."""
+    """Nominal media properties: the duration, and the size reported when a served file
+    has no readable dimensions (a `video_path` that is not an MP4)."""
 
     width: int = 480
     height: int = 270
@@ -99,6 +100,7 @@ class Renderer:
         estimate: bool,
         vip_download_url: bool,
         media: MediaInfo,
+        clips: VideoClips | None = None,
     ) -> None:
         """Create a renderer.
 
@@ -109,6 +111,7 @@ class Renderer:
             estimate: Report ``estimate_wait_seconds`` while unfinished.
             vip_download_url: Fill ``video.download_url`` (else it is ``""``).
             media: Nominal width/height/duration.
+            clips: The served videos: each task reports its own clip's width and height.
         """
         self.shapes = shapes
         self.signer = signer
@@ -116,6 +119,7 @@ class Renderer:
         self.estimate = estimate
         self.vip = vip_download_url
         self.media = media
+        self.clips = clips
 
     # -- URLs ---------------------------------------------------------------------------
 
@@ -136,20 +140,24 @@ class Renderer:
     def _estimate(self, snap: Snapshot) -> int | None:
         return snap.estimate_seconds if self.estimate else None
 
-    def _image(self, url: str, *, palette: bool) -> dict[str, Any]:
+    def _size(self, task: Task) -> dict[str, int]:
+        """`width` and `height` of the video served for `task` (its aspect ratio's clip)."""
+        found = self.clips.for_ratio(task.aspect_ratio).dimensions if self.clips else None
+        width, height = found or (self.media.width, self.media.height)
+        return {"width": width, "height": height}
+
+    def _image(self, task: Task, url: str, *, palette: bool) -> dict[str, Any]:
         return {
             "url": url,
-            "width": self.media.width,
-            "height": self.media.height,
+            **self._size(task),
             "palette": dict(_PALETTE) if palette else None,
             "media_type": "image",
         }
 
-    def _video_raw(self, url: str) -> dict[str, Any]:
+    def _video_raw(self, task: Task, url: str) -> dict[str, Any]:
         return {
             "url": url,
-            "width": self.media.width,
-            "height": self.media.height,
+            **self._size(task),
             "duration": self.media.duration,
             "media_type": "video",
         }
@@ -167,14 +175,13 @@ class Renderer:
             thumb_url = self._cdn(task, "thumbnail.jpg")
             video = {
                 "url": self._cdn(task, "video_watermarked.mp4"),
-                "width": self.media.width,
-                "height": self.media.height,
+                **self._size(task),
                 "thumbnail": thumb_url,
                 "download_url": download if self.vip else "",
             }
-            thumbnail = self._image(thumb_url, palette=True)
-            video_raw = self._video_raw(download) if self.vip else None
-            last_frame = self._image(self._cdn(task, "last_frame.jpg"), palette=False)
+            thumbnail = self._image(task, thumb_url, palette=True)
+            video_raw = self._video_raw(task, download) if self.vip else None
+            last_frame = self._image(task, self._cdn(task, "last_frame.jpg"), palette=False)
         return {
             "id": task.id,
             "liked": None,
@@ -199,16 +206,15 @@ class Renderer:
             download = self.download_url(task)
             video = {
                 "url": download if self.vip else self._cdn(task, "video_watermarked.mp4"),
-                "width": self.media.width,
-                "height": self.media.height,
+                **self._size(task),
                 "download_url": download if self.vip else "",
             }
             artifact = {
                 "video": dict(video),
-                "thumbnail": self._image(self._cdn(task, "thumbnail.jpg"), palette=True),
-                "video_raw": self._video_raw(download) if self.vip else None,
+                "thumbnail": self._image(task, self._cdn(task, "thumbnail.jpg"), palette=True),
+                "video_raw": self._video_raw(task, download) if self.vip else None,
                 "created_at": _ZERO_TIME,
-                "last_frame": self._image(self._cdn(task, "last_frame.jpg"), palette=False),
+                "last_frame": self._image(task, self._cdn(task, "last_frame.jpg"), palette=False),
             }
         return {
             "id": task.id,

@@ -26,6 +26,7 @@ from ._faults import (
 from ._files import (
     FileSource,
     LinkSigner,
+    VideoClips,
     file_response,
     held_back,
     paced,
@@ -87,7 +88,7 @@ class SimulatorApp:
         board: FaultBoard,
         renderer: Renderer,
         signer: LinkSigner,
-        video: FileSource,
+        videos: VideoClips,
         thumbnail: FileSource,
         requests_log: EventLog[RecordedRequest],
         on_task_created: Callable[[Task], None],
@@ -101,7 +102,7 @@ class SimulatorApp:
             board: Fault board to consume faults from.
             renderer: Renders JSON documents.
             signer: Checks presigned links.
-            video: The served video.
+            videos: The served videos (one clip per aspect ratio).
             thumbnail: The served thumbnail / last frame.
             requests_log: Where each request is recorded.
             on_task_created: Called for each new task (schedules notify hooks).
@@ -112,7 +113,8 @@ class SimulatorApp:
         self.board = board
         self.renderer = renderer
         self.signer = signer
-        self.files = {"video": video, "thumbnail": thumbnail}
+        self.videos = videos
+        self.thumbnail = thumbnail
         self.requests_log = requests_log
         self.on_task_created = on_task_created
         self.stop = stop
@@ -262,6 +264,7 @@ class SimulatorApp:
 
     def _create(self, raw: bytes, source_id: str | None) -> Response:
         body = parse_generation_request(raw)
+        source = None
         if source_id is not None:
             source = self.store.get(source_id)
             if source is None:
@@ -271,11 +274,15 @@ class SimulatorApp:
                 return self.renderer.error(
                     400, f"can only extend a completed task (task state: {state})", upstream=True
                 )
+        request = body.echo()
+        given = _parse_json(raw)
+        if source is not None and not (isinstance(given, dict) and given.get("aspect_ratio")):
+            request["aspect_ratio"] = source.aspect_ratio  # an extension keeps its shape
         outcome, reason = self.board.take_outcome()
         task = self.store.create(
             prompt=body.user_prompt,
-            aspect_ratio=body.aspect_ratio,
-            request=body.echo(),
+            aspect_ratio=request["aspect_ratio"],
+            request=request,
             notify_hook=body.notify_hook or None,
             outcome=outcome,
             failure_reason=reason,
@@ -327,7 +334,7 @@ class SimulatorApp:
         if task is None or not task.snapshot(time.monotonic()).video_ready:
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         return file_response(
-            source=self.files[kind],
+            source=self.videos.for_ratio(task.aspect_ratio) if kind == "video" else self.thumbnail,
             content_type=content_type,
             method=request.method,
             range_header=request.headers.get("Range"),

@@ -13,7 +13,7 @@ from types import FrameType, TracebackType
 from typing import Final, Literal, Self
 
 from ._faults import ROUTES, FaultBoard, Faults
-from ._files import FileSource, LinkSigner
+from ._files import FileSource, LinkSigner, ServedVideo, VideoClips
 from ._hooks import HookSender
 from ._http import HTTPServerThread
 from ._records import EventLog, HookDelivery, RecordedRequest
@@ -110,7 +110,7 @@ class LumaSimulator:
             time_scale: Real seconds per virtual second (0.01 runs a 10-minute job
                 in 6 s).
             video_path: File served as every task's video (streamed from disk);
-                default: the packaged 4 s sample clip.
+                default: a packaged 4 s clip in the task's aspect ratio (all seven).
             link_ttl_seconds: Lifetime of presigned download links, in real seconds.
             vip_download_url: ``True``: completed tasks carry
                 ``video.download_url`` (and ``video_raw``); ``False``:
@@ -140,10 +140,8 @@ class LumaSimulator:
         self._estimate = estimate
         self._vip = vip_download_url
         self._log_requests = log_requests
-        self._video = (
-            FileSource(os.fspath(video_path))
-            if video_path is not None
-            else FileSource.packaged("sample.mp4")
+        self._videos = VideoClips(
+            FileSource(os.fspath(video_path)) if video_path is not None else None
         )
         self._thumbnail = FileSource.packaged("thumbnail.jpg")
         self._signer = LinkSigner(link_ttl_seconds)
@@ -243,6 +241,7 @@ class LumaSimulator:
             estimate=self._estimate,
             vip_download_url=self._vip,
             media=MediaInfo(),
+            clips=self._videos,
         )
         return SimulatorApp(
             api_key=self._api_key,
@@ -250,7 +249,7 @@ class LumaSimulator:
             board=self._board,
             renderer=self._renderer,
             signer=self._signer,
-            video=self._video,
+            videos=self._videos,
             thumbnail=self._thumbnail,
             requests_log=self._requests,
             on_task_created=self._schedule_hooks,
@@ -294,13 +293,31 @@ class LumaSimulator:
 
     @property
     def video_sha256(self) -> str:
-        """Hex SHA-256 of the served video (computed once, streaming)."""
-        return self._video.sha256
+        """Hex SHA-256 of the video served for 16:9 tasks (computed once, streaming)."""
+        return self._videos.for_ratio("16:9").sha256
 
     @property
     def video_size(self) -> int:
-        """Size in bytes of the served video."""
-        return self._video.size
+        """Size in bytes of the video served for 16:9 tasks."""
+        return self._videos.for_ratio("16:9").size
+
+    def video(self, aspect_ratio: str = "16:9") -> ServedVideo:
+        """What a task of `aspect_ratio` downloads: size, SHA-256, width and height.
+
+        Each aspect ratio has its own clip (16:9 is 480x270, 9:16 is 270x480, 1:1 is
+        368x368...); with `video_path` every ratio gets that one file.
+
+        Example:
+            ```python
+            from luma_tools.simulator import LumaSimulator
+
+            sim = LumaSimulator()
+            portrait = sim.video("9:16")
+            assert (portrait.width, portrait.height) == (270, 480)
+            assert sim.video().sha256 == sim.video_sha256
+            ```
+        """
+        return self._videos.describe(aspect_ratio)
 
     @property
     def faults(self) -> Faults:

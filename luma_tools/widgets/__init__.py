@@ -1,4 +1,4 @@
-"""Notebook widgets: a live task panel and a small studio form (ipywidgets).
+"""Notebook widgets: a live task panel (an anywidget) and a small studio form (ipywidgets).
 
 Needs the `notebook` extra:
 
@@ -26,15 +26,16 @@ from __future__ import annotations
 from .._extras import missing_extra
 
 try:
+    import anywidget as _anywidget
     import ipywidgets as _ipywidgets
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise missing_extra("notebook", "luma_tools.widgets", exc) from exc
 
 from ._panel import TaskPanel
-from ._state import PanelView, Phase, TaskTracker, format_bytes, format_seconds
+from ._state import PanelView, Phase, TaskTracker, format_bytes, format_seconds, refollow_code
 from ._studio import LumaStudio
 
-del _ipywidgets
+del _anywidget, _ipywidgets
 
 __all__ = [
     "LumaStudio",
@@ -44,4 +45,5 @@ __all__ = [
     "TaskTracker",
     "format_bytes",
     "format_seconds",
+    "refollow_code",
 ]

@@ -1,82 +1,170 @@
-"""`TaskPanel`: a live status panel for one Luma task."""
+"""`TaskPanel`: a live status panel for one Luma task (one anywidget model)."""
 
 from __future__ import annotations
 
-import contextlib
-import html
 import os
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
+import traitlets
 
 from .._client import LumaClient
 from .._models import Task
 from .._polling import PollPolicy
-from ._state import PanelView, Phase, TaskTracker, format_bytes
+from ._display import HIDE_FALLBACK_CSS, SavedText, bundle_of
+from ._state import PanelView, Phase, TaskTracker, format_bytes, refollow_code
 
-__all__ = ["TaskPanel"]
+__all__ = ["TaskPanel", "front_end_state"]
 
-#: Files up to this size are previewed from the downloaded file (sent once through the kernel);
-#: bigger ones keep streaming from their URL so that no large file crosses the websocket.
-DEFAULT_PREVIEW_MAX_BYTES = 2_000_000
+_STATIC = Path(__file__).with_name("static")
+
+
+def _asset(name: str) -> str:
+    """A front-end file without comments and indentation.
+
+    Every panel's model carries its module and style, and saved notebooks keep them once per
+    panel. Only whole-line `//` comments (module) and `/* */` blocks (style sheet) go.
+    """
+    text = (_STATIC / name).read_text(encoding="utf-8")
+    if name.endswith(".css"):
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
+    lines = (line.strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
 
 # Kernel→browser traffic is not throttled for us: at most this many renders per second...
 _MIN_RENDER_INTERVAL = 0.2
 # ...and one per second while nothing changes, so the elapsed time keeps ticking.
 _TICK = 1.0
 
-_COLOURS = {
-    Phase.SUBMITTING: "#6b7280",
-    Phase.QUEUED: "#2563eb",
-    Phase.RUNNING: "#d97706",
-    Phase.COMPLETED: "#16a34a",
-    Phase.FAILED: "#dc2626",
-    Phase.UNKNOWN: "#6b7280",
-    Phase.STOPPED: "#6b7280",
-    Phase.TIMED_OUT: "#b45309",
-    Phase.ERROR: "#dc2626",
-}
-_BAR_STYLES = {
+_BAR_KINDS = {
     Phase.COMPLETED: "success",
     Phase.FAILED: "danger",
     Phase.ERROR: "danger",
     Phase.TIMED_OUT: "warning",
     Phase.STOPPED: "warning",
 }
-
-# The indeterminate bar: ipywidgets has none, so a striped, moving fill stands in for it.
-_STYLE = """<style>
-.luma-panel .luma-indeterminate .progress-bar {
-  background-image: linear-gradient(45deg, rgba(255,255,255,.35) 25%, transparent 25%,
-    transparent 50%, rgba(255,255,255,.35) 50%, rgba(255,255,255,.35) 75%, transparent 75%);
-  background-size: 28px 28px; animation: luma-stripes 1s linear infinite;
+_TITLES = {
+    Phase.FAILED: "Failed",
+    Phase.ERROR: "Error",
+    Phase.STOPPED: "Stopped",
+    Phase.TIMED_OUT: "Timed out",
 }
-@keyframes luma-stripes { from { background-position: 28px 0; } to { background-position: 0 0; } }
-.luma-panel .luma-task-id code { user-select: all; }
-</style>"""
 
 
-def _phase_class(phase: str) -> str:
-    return "luma-phase-" + phase.replace(" ", "-")
+def _current_kernel_id() -> str:
+    """The id Jupyter gave the running kernel ("" outside a kernel).
+
+    Jupyter names a kernel's connection file `kernel-<id>.json` after the id it knows the
+    kernel by, which is also what a front end's kernel connection reports.
+    """
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = Path(get_connection_file()).name
+    except Exception:  # not in a kernel, or an ipykernel without connection files
+        return ""
+    match = re.fullmatch(r"kernel-([\w-]+)\.json", name)
+    return match.group(1) if match else ""
 
 
-class TaskPanel(widgets.VBox):  # type: ignore[misc]
+def front_end_state(view: PanelView) -> dict[str, Any]:
+    """What the panel's front end draws, as plain JSON: all wording is decided here.
+
+    It never holds a video link (links are signed, expire, and synced state gets saved into
+    notebooks); the front end receives the link in a message, live, and keeps it in memory.
+    """
+    indeterminate = view.progress is None and not view.is_final
+    if view.phase in (Phase.COMPLETED, Phase.FAILED, Phase.ERROR) or indeterminate:
+        value = 1.0  # full: green, red, or striped while there is no estimate
+    elif view.phase in (Phase.STOPPED, Phase.TIMED_OUT):
+        value = max(view.progress or 0.0, 0.05)  # amber, as far as it got (a sliver at least)
+    else:
+        value = view.progress or 0.0
+    raw = view.raw_state if view.raw_state and view.raw_state.lower() != view.phase else None
+    if view.stopping:
+        stop = "stopping"
+    elif view.resumable:
+        stop = "resume"
+    elif view.is_final:
+        stop = None
+    else:
+        stop = "stop"
+    if view.downloading:
+        total = f" of {format_bytes(view.download_total)}" if view.download_total else ""
+        download_note = f"downloading… {format_bytes(view.download_done)}{total}"
+    else:
+        download_note = None
+    return {
+        "phase": view.phase,
+        "task_id": view.task_id,
+        "task_line": view.task_line(),
+        "raw_state": raw,
+        "prompt": view.prompt,
+        "details": [list(pair) for pair in view.details],
+        "status": view.status_line(),
+        "bar": "indeterminate" if indeterminate else _BAR_KINDS.get(view.phase, "info"),
+        "progress": round(value, 3),
+        "last_error": view.last_error if view.last_error and not view.is_final else None,
+        "title": _TITLES.get(view.phase) if view.message else None,
+        "message": view.message,
+        "hint": view.hint,
+        "ambiguous": view.ambiguous,
+        "stop": stop,
+        "download": (
+            None
+            if view.phase != Phase.COMPLETED
+            else "running"
+            if view.downloading
+            else "done"
+            if view.download_path
+            else "ready"
+        ),
+        "download_note": download_note,
+        "saved_path": view.download_path,
+        "saved_size": format_bytes(view.download_size or 0) if view.download_path else None,
+        "download_error": view.download_error,
+        "refollow": refollow_code(view.task_id),
+        "final": view.is_final,
+    }
+
+
+def _saved_key(view: PanelView) -> tuple[object, ...]:
+    """What the saved text fallback depends on (not the ticking clock), to update it rarely."""
+    return (
+        view.phase,
+        view.task_id,
+        view.prompt,
+        view.message,
+        view.hint,
+        view.download_path,
+        view.download_error,
+        view.ambiguous,
+    )
+
+
+class TaskPanel(anywidget.AnyWidget):
     """A live status panel for one Luma task.
 
-    It shows the state (coloured), a progress bar (moving stripes while the gateway gives no
-    estimate, filling up by the ETA when it does), elapsed time, poll count, the last transient
-    error and the task id. A Stop button stops polling (and turns into Resume). When the task
-    completes an inline video preview appears, with a Download button that saves the file and
-    shows its path and size; a failed task shows the gateway's reason and what to try.
+    It shows the state, a progress bar (moving stripes while the gateway gives no estimate,
+    filling up by the ETA when it does), elapsed time, polls, the last transient error and the
+    task id. **Stop** stops polling (and turns into **Resume**). When the task completes an
+    inline video preview appears with a **Download** button that saves the file and shows its
+    path and size; a failed task shows the gateway's reason and what to try.
 
-    Polling and rendering happen in background threads, so the kernel stays free for other
-    cells and several panels can run at once. Create the panel on the main thread (as usual in
-    a notebook cell); its threads then only change widget traits, in `hold_sync()` batches, at
-    most five times a second.
+    It is one widget model (an [anywidget](https://anywidget.dev)) styled with JupyterLab's
+    theme variables, so it reads well in light, dark and high-contrast themes and fits narrow
+    windows. Polling and rendering happen in background threads, so the kernel stays free.
+
+    When the kernel behind a panel goes away (a restart, a reopened notebook), the panel says
+    so and shows the line that follows the task again in a new cell. What a saved notebook
+    keeps is the task id, its state and the saved path, never the video bytes nor its signed
+    (expiring) link: the preview plays only while the kernel that followed the task runs.
 
     Args:
         client: The client to poll (and download) with.
@@ -84,8 +172,6 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         download_dir: Where Download saves `<task id>.mp4` (default: the working directory).
         timeout: Seconds to follow the task before giving up (it keeps running remotely).
         poll_policy: Overrides the client's poll policy for this panel.
-        preview_max_bytes: After a download, files up to this size are previewed from disk;
-            larger ones keep playing from their URL (so no large file goes through the kernel).
         autostart: Start polling at once (otherwise call `start()`).
 
     Example:
@@ -98,6 +184,19 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         ```
     """
 
+    _esm = _asset("panel.js")
+    _css = _asset("panel.css") + "\n" + HIDE_FALLBACK_CSS
+
+    #: What the front end draws (see `front_end_state`): plain JSON, saved with the notebook.
+    state = traitlets.Dict().tag(sync=True)
+    #: Folded to its header line (the user's choice, kept by the front end).
+    collapsed = traitlets.Bool(False).tag(sync=True)
+    #: Offer a dismiss button (panels inside a studio).
+    dismissable = traitlets.Bool(False).tag(sync=True)
+    #: The kernel that follows the task: a front end whose notebook runs another kernel (a
+    #: reopened notebook) knows that this panel's kernel is gone.
+    kernel_id = traitlets.Unicode("").tag(sync=True)
+
     def __init__(
         self,
         client: LumaClient,
@@ -106,14 +205,16 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         download_dir: str | os.PathLike[str] | None = None,
         timeout: float = 3600,
         poll_policy: PollPolicy | None = None,
-        preview_max_bytes: int = DEFAULT_PREVIEW_MAX_BYTES,
         autostart: bool = True,
         _submit: Callable[[], Task] | None = None,
         _prompt: str | None = None,
+        _details: Sequence[tuple[str, str]] = (),
+        _on_dismiss: Callable[[TaskPanel], None] | None = None,
+        _on_change: Callable[[], None] | None = None,
+        _saved: tuple[str, int] | None = None,
     ) -> None:
         self._client = client
         self._download_dir = Path(download_dir) if download_dir is not None else None
-        self._preview_max_bytes = preview_max_bytes
         self._tracker = TaskTracker(
             client,
             task_id,
@@ -122,66 +223,82 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
             timeout=timeout,
             poll_policy=poll_policy,
             on_activity=self._ensure_rendering,
+            details=_details,
+            saved=_saved,
         )
-        # Every widget is created here, on the caller's (main) thread; the render thread only
-        # changes traits. (A widget created in a thread may display in whatever cell is current.)
-        self._state_label = widgets.HTML(_STYLE).add_class("luma-state-label")
-        self._task_id = widgets.HTML().add_class("luma-task-id")
-        self._prompt = widgets.HTML().add_class("luma-prompt")
-        self._bar = widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="100%")
-        ).add_class("luma-progress")
-        self._stats = widgets.HTML().add_class("luma-stats")
-        self._error = widgets.HTML().add_class("luma-last-error")
-        self._message = widgets.HTML().add_class("luma-message")
-        self._stop = widgets.Button(
-            description="Stop", icon="stop", tooltip="Stop polling (the task keeps running)"
-        ).add_class("luma-stop")
-        self._download = widgets.Button(
-            description="Download",
-            icon="download",
-            button_style="primary",
-            tooltip="Save the video to a file",
-            layout=widgets.Layout(display="none"),
-        ).add_class("luma-download")
-        self._saved = widgets.HTML().add_class("luma-saved")
-        self._video = widgets.Video(
-            value=b"",
-            format="url",
-            autoplay=False,
-            loop=False,
-            controls=True,
-            layout=widgets.Layout(max_width="480px"),
-        ).add_class("luma-video")
-        self._preview = widgets.Box(layout=widgets.Layout(min_height="0")).add_class("luma-preview")
-        self._stop.on_click(self._on_stop)
-        self._download.on_click(self._on_download)
-        super().__init__(
-            children=[
-                widgets.HBox([self._state_label, self._task_id]),
-                self._prompt,
-                self._bar,
-                self._stats,
-                self._error,
-                self._message,
-                self._preview,
-                widgets.HBox([self._stop, self._download, self._saved]),
-            ],
-            layout=widgets.Layout(
-                border="1px solid #d1d5db", padding="6px 10px", margin="4px 0", width="100%"
-            ),
-        )
-        self.add_class("luma-panel")
+        self._on_dismiss = _on_dismiss
+        self._on_change = _on_change
+        # Live only: the signed video link goes to the browser in a message, never in state.
+        self._video_url: str | None = None
+        self._outputs = SavedText(self._repr_mimebundle_, self._saved_text)
+        self._saved: tuple[object, ...] | None = None
         self._render_lock = threading.Lock()
         self._rendering = False
+        self._thread: threading.Thread | None = None
         self._closed = threading.Event()
         self._rendered = -1
-        self._shown_video: tuple[str, str] | None = None
-        self._render(self._tracker.snapshot())
+        view = self._tracker.snapshot()
+        super().__init__(
+            state=front_end_state(view),
+            dismissable=_on_dismiss is not None,
+            kernel_id=_current_kernel_id(),
+        )
+        self._rendered = view.version
+        self._saved = _saved_key(view)
+        self.on_msg(self._on_front_end_message)
         if autostart:
             self.start()
 
     # -- public API -------------------------------------------------------------------------
+
+    @classmethod
+    def resume(cls, client: LumaClient, task_id: str, **options: Any) -> TaskPanel:
+        """Follow a task again (after a kernel restart, say) with what the journal knows of it.
+
+        The job journal (see [`Journal`][luma_tools.Journal]) supplies the prompt, the aspect
+        ratio and images asked for, the task an extension continues, the folder the video was
+        headed for and the file it was saved to. Without an entry (or with the journal off)
+        the panel simply follows the id. Nothing is ever created or sent again.
+
+        Args:
+            client: The client to poll (and download) with.
+            task_id: The task to follow.
+            **options: Any other `TaskPanel` argument (`download_dir`, `timeout`...).
+
+        Example:
+            ```python
+            from luma_tools.widgets import TaskPanel
+
+            task = client.create("a lantern festival at night")
+            # ... the kernel restarts; in a new cell, with a client again:
+            panel = TaskPanel.resume(client, task.id)
+            assert panel.view.prompt == "a lantern festival at night"
+            panel.close()
+            ```
+        """
+        job = None
+        journal = getattr(client, "journal", None)
+        if journal is not None:
+            try:
+                job = journal.job(task_id)
+            except Exception:  # an unreadable journal must not stop the user following the task
+                job = None
+        if job is None or job.task_id != task_id:
+            return cls(client, task_id, **options)
+        details = []
+        ratio = job.options.get("aspect_ratio")
+        if ratio:
+            details.append(("aspect ratio", str(ratio)))
+        for key, label in (("image_url", "start image"), ("image_end_url", "end image")):
+            if job.options.get(key):
+                details.append((label, str(job.options[key])[:80]))
+        if job.extends:
+            details.append(("extends", job.extends))
+        if "download_dir" not in options and job.dest:
+            dest = Path(job.dest)
+            options["download_dir"] = dest.parent if dest.suffix.lower() == ".mp4" else dest
+        saved = (job.file, job.file_bytes or 0) if job.is_saved and job.file else None
+        return cls(client, task_id, _prompt=job.prompt, _details=details, _saved=saved, **options)
 
     @property
     def view(self) -> PanelView:
@@ -194,12 +311,13 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         return self._tracker.task
 
     def start(self) -> bool:
-        """Start or resume polling; False if already polling or finished."""
+        """Start or resume polling; False if already polling, finished, or hopeless."""
         return self._tracker.start()
 
     def stop(self) -> None:
         """Stop polling. The task keeps running on the gateway; `start()` resumes."""
         self._tracker.stop()
+        self._ensure_rendering()
 
     def download(
         self, dest: str | os.PathLike[str] | None = None, *, overwrite: bool = False
@@ -236,7 +354,7 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         if not self._tracker.join(left()):
             return False
         with self._render_lock:
-            thread = getattr(self, "_thread", None)
+            thread = self._thread
         if thread is not None:
             thread.join(left())
             if thread.is_alive():
@@ -244,10 +362,9 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
         return self._rendered == self._tracker.snapshot().version
 
     def close(self) -> None:
-        """Stop polling and rendering, and close the panel's widgets."""
+        """Stop polling and rendering, and close the widget."""
         self._tracker.stop()
         self._closed.set()
-        _close_descendants(self)
         super().close()
 
     # -- text fallback -----------------------------------------------------------------------
@@ -259,23 +376,40 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self._tracker.snapshot().text())
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        # The text/plain part is what nbconvert and plain terminals show instead of the widget.
-        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = self._tracker.snapshot().text()
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        # text/plain is what front ends without widgets show instead of the panel.
+        data, metadata = bundle_of(super()._repr_mimebundle_(**kwargs))
+        data["text/plain"] = self._tracker.snapshot().text()
+        return data, metadata
 
-    # -- buttons (run on the kernel's main thread) -------------------------------------------
+    def _ipython_display_(self) -> None:
+        # In IPython: the panel, then its text in an output of its own that follows the task
+        # (what GitHub, nbviewer and nbconvert show of a saved notebook).
+        self._outputs.show()
 
-    def _on_stop(self, _button: widgets.Button) -> None:
-        view = self._tracker.snapshot()
-        if view.phase in (Phase.STOPPED, Phase.TIMED_OUT, Phase.ERROR):
-            self.start()
-        else:
+    def _saved_text(self) -> str:
+        return self._tracker.snapshot().text()
+
+    # -- messages from the front end (kernel's main thread) ----------------------------------
+
+    def _on_front_end_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("kind")
+        if kind == "hello":
+            self._send_video()
+        elif kind == "stop":
             self.stop()
+        elif kind == "resume":
+            self.start()
+        elif kind == "download":
+            self.download()
+        elif kind == "dismiss" and self._on_dismiss is not None:
+            self._on_dismiss(self)
 
-    def _on_download(self, _button: widgets.Button) -> None:
-        self.download()
+    def _send_video(self) -> None:
+        if self._video_url is not None:
+            self.send({"kind": "video", "url": self._video_url})
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -309,162 +443,19 @@ class TaskPanel(widgets.VBox):  # type: ignore[misc]
                 self._rendering = False
 
     def _render(self, view: PanelView) -> None:
-        with self._held(
-            self,
-            self._state_label,
-            self._task_id,
-            self._prompt,
-            self._bar,
-            self._stats,
-            self._error,
-            self._message,
-            self._stop,
-            self._download,
-            self._saved,
-            self._video,
-            self._preview,
-        ):
-            self._render_header(view)
-            self._render_progress(view)
-            self._render_messages(view)
-            self._render_buttons(view)
-            self._render_video(view)
-        self._rendered = view.version
-
-    def _render_header(self, view: PanelView) -> None:
-        colour = _COLOURS.get(view.phase, "#6b7280")
-        self._state_label.value = (
-            f'{_STYLE}<span class="luma-state" data-state="{html.escape(view.phase)}" '
-            f'style="background:{colour};color:white;border-radius:4px;padding:2px 8px;'
-            f'font-weight:600">{html.escape(view.phase)}</span>'
-        )
-        raw = (
-            f' <span style="color:#6b7280">({html.escape(view.raw_state)})</span>'
-            if view.raw_state and view.raw_state.lower() != view.phase
-            else ""
-        )
-        self._task_id.value = (
-            f"&nbsp;task <code>{html.escape(view.task_id)}</code>{raw}"
-            if view.task_id
-            else "&nbsp;creating the task…"
-        )
-        self._prompt.value = (
-            f'<span style="color:#374151">“{html.escape(view.prompt)}”</span>'
-            if view.prompt
-            else ""
-        )
-        for phase in _COLOURS:
-            if phase != view.phase:
-                self.remove_class(_phase_class(phase))
-        self.add_class(_phase_class(view.phase))
-
-    def _render_progress(self, view: PanelView) -> None:
-        indeterminate = view.progress is None and not view.is_final
-        if indeterminate:
-            self._bar.add_class("luma-indeterminate")
-        else:
-            self._bar.remove_class("luma-indeterminate")
-        if view.phase == Phase.COMPLETED:
-            value = 1.0
-        elif view.phase in (Phase.FAILED, Phase.ERROR) or indeterminate:
-            value = 1.0  # a full bar: red for failures, striped while there is no estimate
-        else:
-            value = view.progress or 0.0
-        self._bar.value = round(value, 3)
-        self._bar.bar_style = _BAR_STYLES.get(view.phase, "info")
-        self._stats.value = f'<span style="color:#4b5563">{html.escape(view.status_line())}</span>'
-
-    def _render_messages(self, view: PanelView) -> None:
-        self._error.value = (
-            f'<span style="color:#b45309">last error: {html.escape(view.last_error)}</span>'
-            if view.last_error and not view.is_final
-            else ""
-        )
-        parts = []
-        if view.message:
-            title = {Phase.FAILED: "Failed: ", Phase.ERROR: "Error: "}.get(view.phase, "")
-            parts.append(f"<b>{title}</b>{html.escape(view.message)}")
-        if view.hint:
-            parts.append(f"<i>What to try:</i> {html.escape(view.hint)}")
-        self._message.value = "<br>".join(parts)
-
-    def _render_buttons(self, view: PanelView) -> None:
-        resumable = view.phase in (Phase.STOPPED, Phase.TIMED_OUT, Phase.ERROR) and bool(
-            view.task_id
-        )
-        if resumable:
-            self._stop.description, self._stop.icon = "Resume", "play"
-            self._stop.tooltip = "Follow the task again"
-        else:
-            self._stop.description, self._stop.icon = "Stop", "stop"
-            self._stop.tooltip = "Stop polling (the task keeps running)"
-        self._stop.disabled = not resumable and view.is_final
-        self._stop.layout.display = "none" if view.phase in (Phase.COMPLETED, Phase.FAILED) else ""
-        completed = view.phase == Phase.COMPLETED
-        self._download.layout.display = "" if completed else "none"
-        self._download.disabled = view.downloading or view.download_path is not None
-        if view.downloading:
-            total = f" of {format_bytes(view.download_total)}" if view.download_total else ""
-            self._saved.value = f"downloading… {format_bytes(view.download_done)}{total}"
-        elif view.download_path:
-            self._saved.value = (
-                f"saved <code>{html.escape(view.download_path)}</code> "
-                f"({format_bytes(view.download_size or 0)})"
-            )
-        elif view.download_error:
-            self._saved.value = (
-                f'<span style="color:#dc2626">{html.escape(view.download_error)}</span>'
-            )
-        else:
-            self._saved.value = ""
-
-    def _render_video(self, view: PanelView) -> None:
-        source: tuple[str, str] | None = None
-        if view.phase == Phase.COMPLETED:
-            if (
-                view.download_path
-                and view.download_size is not None
-                and view.download_size <= self._preview_max_bytes
-            ):
-                source = ("file", view.download_path)
-            elif view.video_url:
-                source = ("url", view.video_url)
-        if source == self._shown_video:
+        if self._closed.is_set():
             return
-        if source is None:
-            self._preview.children = ()
-        elif source[0] == "url":
-            # The browser fetches the URL itself: nothing goes through the kernel.
-            self._video.format, self._video.value = "url", source[1].encode()
-            self._preview.children = (self._video,)
-        else:
-            try:
-                data = Path(source[1]).read_bytes()
-            except OSError:
-                return  # keep the URL preview if the file went away
-            suffix = Path(source[1]).suffix.lstrip(".").lower() or "mp4"
-            self._video.format, self._video.value = suffix, data
-            self._preview.children = (self._video,)
-        self._shown_video = source
-
-    @contextlib.contextmanager
-    def _held(self, *items: widgets.Widget) -> Iterator[None]:
-        """Hold the sync of all `items` so each sends its changes in one message."""
-        with contextlib.ExitStack() as stack:
-            for item in items:
-                stack.enter_context(item.hold_sync())
-                stack.enter_context(item.layout.hold_sync())
-            yield
-
-
-def _close_descendants(root: widgets.Widget) -> None:
-    """Close every widget inside `root` (not `root` itself).
-
-    Containers left open would keep references to closed children, and a front end (or
-    anything serialising every live widget) would trip over them.
-    """
-    pending = list(getattr(root, "children", ()))
-    while pending:
-        widget = pending.pop()
-        pending.extend(getattr(widget, "children", ()))
-        widget.close()
+        state = front_end_state(view)
+        if state != self.state:
+            self.state = state
+        url = view.video_url if view.phase == Phase.COMPLETED else None
+        if url != self._video_url:
+            self._video_url = url
+            self._send_video()
+        self._rendered = view.version
+        key = _saved_key(view)
+        if key != self._saved:
+            self._saved = key
+            self._outputs.refresh()
+            if self._on_change is not None:
+                self._on_change()

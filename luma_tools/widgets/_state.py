@@ -9,15 +9,22 @@ testable without a kernel; the widgets only render snapshots.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .._client import LumaClient, PollEvent
 from .._exceptions import (
+    AmbiguousSubmitError,
+    AuthenticationError,
+    BadRequestError,
+    InvalidInputError,
     LumaError,
+    NotFoundError,
+    QuotaError,
     TaskFailedError,
     WaitCancelledError,
     WaitTimeoutError,
@@ -25,10 +32,47 @@ from .._exceptions import (
 from .._models import Task, TaskState
 from .._polling import PollPolicy
 
-__all__ = ["PanelView", "Phase", "TaskTracker", "format_bytes", "format_seconds"]
+__all__ = [
+    "PanelView",
+    "Phase",
+    "TaskTracker",
+    "format_bytes",
+    "format_seconds",
+    "refollow_code",
+]
 
 #: While the ETA says the task should be done but it is not, the bar stays just short of full.
 _OVERDUE_FRACTION = 0.95
+
+#: Errors that following the task again cannot cure: a panel offers no Resume after them.
+#: (An ambiguous create is among them: resuming could only mean sending a paid request twice.)
+_HOPELESS = (
+    AuthenticationError,
+    QuotaError,
+    NotFoundError,
+    InvalidInputError,
+    BadRequestError,
+    AmbiguousSubmitError,
+)
+
+
+def refollow_code(task_id: str | None) -> str:
+    """The one line of Python that follows `task_id` again in a new cell.
+
+    Panels show it when their kernel is gone, and their saved text carries it, so a task id
+    is never lost. It is declared once, here, so that every panel and the docs say the same.
+    [`TaskPanel.resume`][luma_tools.widgets.TaskPanel.resume] follows the task with what the
+    job journal knows of it (prompt, options, destination, saved file).
+
+    Example:
+        ```python
+        from luma_tools.widgets import refollow_code
+
+        assert refollow_code("9d4b7516") == 'TaskPanel.resume(client, "9d4b7516")'
+        ```
+    """
+    # json.dumps quotes and escapes like a Python string literal for any printable id.
+    return f"TaskPanel.resume(client, {json.dumps(task_id or '<task id>')})"
 
 
 class Phase:
@@ -73,6 +117,15 @@ class PanelView:
         download_size: Size of the saved file in bytes.
         download_error: Why the last download failed, with a hint.
         active: A poll or download thread is running.
+        retryable: Following the task again can help (Resume is offered). False after an
+            error that would only repeat itself (bad key, no quota, unknown task) and after a
+            create whose outcome is unknown.
+        ambiguous: The create request may have reached the gateway but no reply came back:
+            a task may exist and be billed although its id is unknown.
+        stopping: Stop was pressed while the create request was in flight; the panel stops
+            once the gateway answers with the task id.
+        details: (label, value) pairs describing the request: aspect ratio, images, the task
+            an extension continues.
     """
 
     version: int = 0
@@ -95,15 +148,35 @@ class PanelView:
     download_size: int | None = None
     download_error: str | None = None
     active: bool = False
+    retryable: bool = False
+    ambiguous: bool = False
+    stopping: bool = False
+    details: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_final(self) -> bool:
         """Nothing is being polled any more (completed, failed, stopped, timed out, error)."""
         return self.phase in Phase.FINAL
 
+    @property
+    def resumable(self) -> bool:
+        """Resume makes sense: the task id is known and following it again can help."""
+        return self.retryable and self.task_id is not None and self.phase in _RESUMABLE
+
+    def task_line(self) -> str:
+        """Which task this is: its id, or what became of the create request."""
+        if self.task_id:
+            return f"task {self.task_id}"
+        if self.ambiguous:
+            return "task id unknown: a task may have been created and billed"
+        if self.phase == Phase.SUBMITTING:
+            return "creating the task…"
+        return "no task was created"
+
     def status_line(self) -> str:
         """One line of plain text: elapsed time, polls and time left."""
-        parts = [f"{format_seconds(self.elapsed)} elapsed", f"{self.polls} polls"]
+        polls = "1 poll" if self.polls == 1 else f"{self.polls} polls"
+        parts = [f"{format_seconds(self.elapsed)} elapsed", polls]
         if self.phase in (Phase.QUEUED, Phase.RUNNING, Phase.UNKNOWN):
             if self.seconds_left is None:
                 parts.append("no estimate yet")
@@ -114,10 +187,18 @@ class PanelView:
         return " · ".join(parts)
 
     def text(self) -> str:
-        """A multi-line plain-text rendering (the fallback where widgets cannot render)."""
-        lines = [f"Luma task {self.task_id or '(being created)'}: {self.phase}"]
+        """A multi-line plain-text rendering (the fallback where widgets cannot render).
+
+        It names the task, its state and what became of it, never a video link: links are
+        signed and expire, and this text gets saved into notebooks.
+        """
+        lines = [f"Luma task {self.task_id or '(no id)'}: {self.phase}"]
+        if not self.task_id and self.phase != Phase.SUBMITTING:
+            lines.append(f"  {self.task_line()}")
         if self.prompt:
             lines.append(f"  prompt: {self.prompt}")
+        for label, value in self.details:
+            lines.append(f"  {label}: {value}")
         lines.append(f"  {self.status_line()}")
         if self.message:
             lines.append(f"  {self.message}")
@@ -125,11 +206,15 @@ class PanelView:
             lines.append(f"  what to try: {self.hint}")
         if self.last_error and not self.is_final:
             lines.append(f"  last error: {self.last_error}")
-        if self.video_url:
-            lines.append(f"  video: {self.video_url}")
         if self.download_path:
             lines.append(f"  saved: {self.download_path} ({format_bytes(self.download_size or 0)})")
+        if self.task_id and self.phase not in (Phase.COMPLETED, Phase.FAILED):
+            lines.append(f"  follow it again: {refollow_code(self.task_id)}")
         return "\n".join(lines)
+
+
+#: Phases in which Resume can follow the task again (if the error allows it).
+_RESUMABLE = frozenset({Phase.STOPPED, Phase.TIMED_OUT, Phase.ERROR})
 
 
 def format_seconds(seconds: float) -> str:
@@ -199,6 +284,8 @@ class TaskTracker:
         poll_policy: Overrides the client's poll policy for this task.
         on_activity: Called (from the calling thread) whenever a poll or download starts, so a
             renderer can wake up.
+        details: (label, value) pairs shown with the task, e.g. `("aspect ratio", "9:16")`.
+        saved: (path, size) of a video already saved for this task (the journal knows).
 
     Example:
         ```python
@@ -222,6 +309,8 @@ class TaskTracker:
         timeout: float = 3600,
         poll_policy: PollPolicy | None = None,
         on_activity: Callable[[], None] | None = None,
+        details: Sequence[tuple[str, str]] = (),
+        saved: tuple[str, int] | None = None,
     ) -> None:
         if (task is None) == (submit is None):
             raise ValueError("pass either a task (or task id) or a submit callable")
@@ -236,7 +325,12 @@ class TaskTracker:
         if isinstance(task, Task) and task.prompt:
             prompt = task.prompt
         self._view = PanelView(
-            phase=Phase.QUEUED if task_id else Phase.SUBMITTING, task_id=task_id, prompt=prompt
+            phase=Phase.QUEUED if task_id else Phase.SUBMITTING,
+            task_id=task_id,
+            prompt=prompt,
+            details=tuple((str(label), str(value)) for label, value in details),
+            download_path=saved[0] if saved else None,
+            download_size=saved[1] if saved else None,
         )
         self._cancel = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -292,8 +386,10 @@ class TaskTracker:
         """
         with self._changed:
             view = self._view
-            if view.phase in (Phase.COMPLETED, Phase.FAILED) or self._is_polling():
+            if self._is_polling():
                 return False
+            if view.phase in Phase.FINAL and not view.resumable:
+                return False  # finished, or an error that another try would only repeat
             if view.task_id is None and self._submit is None:
                 return False  # the create was sent (and may be billed): nothing to follow
             self._cancel = threading.Event()
@@ -305,7 +401,7 @@ class TaskTracker:
                     if self._task is not None
                     else Phase.QUEUED
                 )
-                self._update(phase=phase, message=None, hint=None)
+                self._update(phase=phase, message=None, hint=None, retryable=False)
             thread = threading.Thread(
                 target=self._follow, args=(self._cancel,), name="luma-panel-poll", daemon=True
             )
@@ -314,8 +410,22 @@ class TaskTracker:
         return True
 
     def stop(self) -> None:
-        """Stop polling (the task keeps running on the gateway; `start` resumes)."""
-        self._cancel.set()
+        """Stop polling (the task keeps running on the gateway; `start` resumes).
+
+        While the create request is in flight it cannot be recalled (it may already be paid
+        for): the tracker says so and stops as soon as the gateway answers with the task id.
+        """
+        with self._changed:
+            self._cancel.set()
+            if self._view.phase == Phase.SUBMITTING and self._is_polling():
+                self._update(
+                    stopping=True,
+                    message=(
+                        "Stopping: the create request is already on its way and cannot be "
+                        "recalled. The panel stops following as soon as the gateway answers "
+                        "with the task id."
+                    ),
+                )
 
     def download(
         self,
@@ -373,7 +483,10 @@ class TaskTracker:
                 # A paid request: never sent twice, not even when it failed (its outcome may
                 # be unknown) and the panel is resumed.
                 submit, self._submit = self._submit, None
-                self._seen(submit())
+                task = submit()
+                self._seen(task)
+                if cancel.is_set():  # Stop was pressed while the create was in flight
+                    raise WaitCancelledError(task.id, task)
             with self._changed:
                 self._started = time.monotonic()
                 # The task from create saves a request and carries the first estimate; after a
@@ -400,21 +513,28 @@ class TaskTracker:
                 "hint": exc.hint,
                 "seconds_left": None,
             }
-        except WaitCancelledError as exc:
+        except WaitCancelledError:
             changes = {
                 "phase": Phase.STOPPED,
                 "message": "Stopped following this task; it keeps running on the gateway.",
-                "hint": exc.hint,
+                "hint": "Resume follows it again",
+                "retryable": True,
             }
         except WaitTimeoutError as exc:
-            changes = {"phase": Phase.TIMED_OUT, "message": exc.message, "hint": exc.hint}
+            changes = {
+                "phase": Phase.TIMED_OUT,
+                "message": exc.message,
+                "hint": "It keeps running on the gateway: Resume follows it again",
+                "retryable": True,
+            }
         except LumaError as exc:
-            changes = {"phase": Phase.ERROR, "message": exc.message, "hint": exc.hint}
+            changes = self._error_changes(exc)
         except Exception as exc:  # a panel must show every failure, never die silently
             changes = {
                 "phase": Phase.ERROR,
                 "message": f"{type(exc).__name__}: {exc}",
                 "hint": "This looks like a bug in luma-tools; please report it",
+                "retryable": self._view.task_id is not None,
             }
         finally:
             with self._changed:
@@ -423,7 +543,33 @@ class TaskTracker:
                     self._started = None
                 self._base_polls = self._view.polls
                 changes["elapsed"] = self._base_elapsed
+                changes["stopping"] = False
             self._end(**changes)
+
+    def _error_changes(self, exc: LumaError) -> dict[str, object]:
+        """The view of an error that stopped the follow: named by task, with a useful hint."""
+        task_id = self._view.task_id
+        message, hint = exc.message, exc.hint
+        if isinstance(exc, AmbiguousSubmitError):
+            # The one case where a task may exist that nobody knows the id of: say so, and
+            # how to find it; never suggest sending the request again.
+            message = f"{message}. A task may have been created and billed."
+            hint = (
+                "Do not generate it again: it is recorded as ambiguous in the job journal "
+                "(luma-tools jobs --ambiguous). Look for the task in your gateway's task log "
+                f"(by the time above), then follow it with {refollow_code(exc.task_id)}"
+            )
+        elif task_id is None:
+            message = f"The create request failed, so no task was created: {message}"
+        elif task_id not in message:
+            message = f"Task {task_id}: {message}"
+        return {
+            "phase": Phase.ERROR,
+            "message": message,
+            "hint": hint,
+            "ambiguous": isinstance(exc, AmbiguousSubmitError) and task_id is None,
+            "retryable": task_id is not None and not isinstance(exc, _HOPELESS),
+        }
 
     def _seen(self, task: Task) -> None:
         """`on_update`: a new state (or the first sight) of the task."""

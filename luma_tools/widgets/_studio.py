@@ -7,8 +7,9 @@ import html
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
@@ -16,7 +17,8 @@ from .._client import GenerationOptions, LumaClient
 from .._exceptions import LumaError
 from .._models import ASPECT_RATIOS, GenerationRequest, Task
 from .._polling import PollPolicy
-from ._panel import TaskPanel, _close_descendants
+from ._display import HIDE_FALLBACK_CSS, SavedText, bundle_of
+from ._panel import TaskPanel
 from ._state import Phase
 
 __all__ = ["LumaStudio"]
@@ -25,22 +27,80 @@ __all__ = ["LumaStudio"]
 # (paid) task.
 _DOUBLE_CLICK_SECONDS = 1.0
 
+#: The form's own words for the request fields its errors name.
+_FIELD_LABELS = {
+    "user_prompt": "Prompt",
+    "prompt": "Prompt",
+    "aspect_ratio": "Aspect ratio",
+    "image_url": "Start image",
+    "image_end_url": "End image",
+    "expand_prompt": "Expand prompt",
+    "task_id": "Extend task id",
+}
+
+
+def _row() -> widgets.Layout:
+    """A form row that wraps instead of overflowing a narrow cell.
+
+    Widths stay `auto` throughout the studio: ipywidgets gives each widget a 2 px margin, so
+    `width: 100%` would overflow the cell by 4 px; an `auto` width in a column stretches to
+    fit instead.
+    """
+    return widgets.Layout(flex_flow="row wrap", width="auto")
+
+
+def _form_error(exc: LumaError) -> str:
+    """`exc` in the form's words: "Start image: ..." rather than "image_url: ..."."""
+    field = getattr(exc, "field", None)
+    text = str(exc)
+    if isinstance(field, str):
+        label = _FIELD_LABELS.get(field, field)
+        text = label + text.removeprefix(field) if text.startswith(field) else f"{label}: {text}"
+        for name, other in _FIELD_LABELS.items():  # hints may name fields too
+            text = text.replace(f"{name}=", f"{other} ")
+    return text
+
+
+def _describe_image(value: str, upload_name: str | None) -> str:
+    """A short, saveable description of an image: never its bytes nor a signed query."""
+    if value.startswith("data:"):
+        return f"upload {upload_name}" if upload_name else "upload"
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https"):
+        name = PurePosixPath(parts.path).name
+        return f"{parts.netloc}/…/{name}" if name else parts.netloc
+    return Path(value).name or value
+
 
 class _ImageInput(widgets.HBox):  # type: ignore[misc]
-    """An image given as a URL (or local path), or uploaded from the browser."""
+    """An image given as a URL (or local path), or uploaded from the browser; clearable."""
 
     def __init__(self, label: str, css: str) -> None:
+        self.label = label
         self.url = widgets.Text(
             placeholder="https://… image URL (optional)",
             description=label,
             style={"description_width": "90px"},
-            layout=widgets.Layout(width="60%"),
+            layout=widgets.Layout(flex="1 1 18em", min_width="0", width="auto"),
         ).add_class(f"{css}-url")
         self.upload = widgets.FileUpload(
             accept="image/*", multiple=False, description="Upload"
         ).add_class(f"{css}-upload")
-        super().__init__([self.url, self.upload])
+        self.clear_button = widgets.Button(
+            description="Clear",
+            tooltip=f"Remove the {label.lower()} (URL and upload)",
+            layout=widgets.Layout(width="auto"),
+        ).add_class(f"{css}-clear")
+        self.clear_button.on_click(lambda _b: self.clear())
+        super().__init__(
+            [self.url, self.upload, self.clear_button],
+            layout=_row(),
+        )
         self.add_class(css)
+
+    def upload_name(self) -> str | None:
+        uploads = self.upload.value
+        return str(uploads[0].get("name") or "") or None if uploads else None
 
     def value(self) -> str | None:
         """The upload as a data URI if there is one, else the URL text, else None."""
@@ -53,9 +113,17 @@ class _ImageInput(widgets.HBox):  # type: ignore[misc]
         text = self.url.value.strip()
         return text or None
 
+    def describe(self) -> str | None:
+        value = self.value()
+        return None if value is None else _describe_image(value, self.upload_name())
+
+    def clear_upload(self) -> None:
+        # Also drops the image bytes from the widget state a saved notebook would keep.
+        self.upload.value = ()
+
     def clear(self) -> None:
         self.url.value = ""
-        self.upload.value = ()
+        self.clear_upload()
 
 
 class LumaStudio(widgets.VBox):  # type: ignore[misc]
@@ -63,8 +131,10 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
 
     Every task gets its own live [`TaskPanel`][luma_tools.widgets.TaskPanel] in the list
     below the form (newest first), so several tasks can run side by side while the kernel
-    stays free. Extend continues the task id in the "extend" box, or, when it is empty, the
-    latest completed task of this studio.
+    stays free. Each panel shows its aspect ratio, images and, for an extension, the task it
+    continues; finished panels can be folded or dismissed. Extend continues the task id in the
+    "extend" box, or, when it is empty, the latest completed task of this studio. An uploaded
+    image is sent with one Generate (or Extend) only; **Clear** removes an image.
 
     Args:
         client: The client to create tasks with.
@@ -95,10 +165,10 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self._timeout = timeout
         self._last_submit: tuple[Any, float] | None = None
         self.panels: list[TaskPanel] = []
-        wide = widgets.Layout(width="100%")
+        wide = widgets.Layout(width="auto")
         self.prompt = widgets.Textarea(
             placeholder="Describe the video, e.g. a red fox running through fresh snow",
-            layout=widgets.Layout(width="100%", height="70px"),
+            layout=widgets.Layout(width="auto", height="70px"),
         ).add_class("luma-prompt-input")
         self.aspect_ratio = widgets.Dropdown(
             options=list(ASPECT_RATIOS),
@@ -113,31 +183,35 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self.start_image = _ImageInput("Start image", "luma-start-image")
         self.end_image = _ImageInput("End image", "luma-end-image")
         self.generate_button = widgets.Button(
-            description="Generate", icon="play", button_style="success"
+            description="Generate", icon="play", button_style="primary"
         ).add_class("luma-generate")
         self.extend_id = widgets.Text(
             placeholder="task id (default: latest completed)",
-            layout=widgets.Layout(width="300px"),
+            layout=widgets.Layout(flex="0 1 300px", min_width="0", width="auto"),
         ).add_class("luma-extend-id")
         self.extend_button = widgets.Button(
             description="Extend", icon="forward", tooltip="Continue a completed video by ~5 s"
         ).add_class("luma-extend")
         self.message = widgets.HTML().add_class("luma-studio-message")
         self.panel_list = widgets.VBox(layout=wide).add_class("luma-panels")
+        self._outputs = SavedText(self._repr_mimebundle_, self._text)
         self.generate_button.on_click(lambda _b: self.generate())
         self.extend_button.on_click(lambda _b: self.extend())
         super().__init__(
             [
-                widgets.HTML("<b>Luma studio</b>"),
+                # The style hides the studio's saved text while the studio itself renders.
+                widgets.HTML(f"<style>{HIDE_FALLBACK_CSS}</style><b>Luma studio</b>"),
                 self.prompt,
-                widgets.HBox([self.aspect_ratio, self.expand_prompt]),
+                widgets.HBox([self.aspect_ratio, self.expand_prompt], layout=_row()),
                 self.start_image,
                 self.end_image,
-                widgets.HBox([self.generate_button, self.extend_button, self.extend_id]),
+                widgets.HBox(
+                    [self.generate_button, self.extend_button, self.extend_id], layout=_row()
+                ),
                 self.message,
                 self.panel_list,
             ],
-            layout=widgets.Layout(width="100%", max_width="900px"),
+            layout=widgets.Layout(width="auto", max_width="900px"),
         )
         self.add_class("luma-studio")
 
@@ -154,11 +228,12 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         if not self._valid(text, options) or self._double_click(("create", text, options)):
             return None
         client = self._client
+        details = self._details(options)
 
         def submit() -> Task:
             return client.create(text, **options)
 
-        return self._add_panel(submit, text)
+        return self._add_panel(submit, text, details)
 
     def extend(self, task_id: str | None = None, prompt: str | None = None) -> TaskPanel | None:
         """Extend `task_id` (default: the extend box, else the latest completed task).
@@ -175,17 +250,22 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         if not self._valid(text, options) or self._double_click(("extend", source, text, options)):
             return None
         client = self._client
+        details = [*self._details(options), ("extends", source)]
 
         def submit() -> Task:
             return client.extend(source, text, **options)
 
-        return self._add_panel(submit, text)
+        return self._add_panel(submit, text, details)
 
     def close(self) -> None:
         """Close the studio, its form and all its panels (stopping their polling)."""
         for panel in self.panels:
             panel.close()
-        _close_descendants(self)
+        pending = list(self.children)
+        while pending:  # every form widget too, so no closed child keeps a live parent
+            widget = pending.pop()
+            pending.extend(getattr(widget, "children", ()))
+            widget.close()
         super().close()
 
     # -- helpers -----------------------------------------------------------------------------
@@ -201,12 +281,20 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
             options["image_end_url"] = end
         return options
 
+    def _details(self, options: GenerationOptions) -> list[tuple[str, str]]:
+        details = [("aspect ratio", str(options.get("aspect_ratio", "16:9")))]
+        for image in (self.start_image, self.end_image):
+            described = image.describe()
+            if described:
+                details.append((image.label.lower(), described))
+        return details
+
     def _valid(self, prompt: str, options: GenerationOptions) -> bool:
         # Validate here, on the main thread, so mistakes show at once and nothing is sent.
         try:
             GenerationRequest.build(user_prompt=prompt, **options)
         except LumaError as exc:
-            self._say(str(exc))
+            self._say(_form_error(exc))
             return False
         self._say("")
         return True
@@ -220,7 +308,9 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self._last_submit = (frozen, now)
         return False
 
-    def _add_panel(self, submit: Callable[[], Task], prompt: str) -> TaskPanel:
+    def _add_panel(
+        self, submit: Callable[[], Task], prompt: str, details: list[tuple[str, str]]
+    ) -> TaskPanel:
         # Created here, on the main thread; the create request itself runs in the panel's
         # poll thread so a slow gateway never blocks the kernel.
         panel = TaskPanel(
@@ -230,10 +320,28 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
             poll_policy=self._poll_policy,
             _submit=submit,
             _prompt=prompt.strip(),
+            _details=details,
+            _on_dismiss=self.dismiss,
+            _on_change=self._outputs.refresh,
         )
+        # An upload goes with one request only: the next Generate must not carry it along.
+        self.start_image.clear_upload()
+        self.end_image.clear_upload()
         self.panels.append(panel)
         self.panel_list.children = (panel, *self.panel_list.children)
+        self._outputs.refresh()
         return panel
+
+    def dismiss(self, panel: TaskPanel) -> None:
+        """Remove a finished panel from the studio (the task itself is not affected)."""
+        if panel not in self.panels or not panel.view.is_final:
+            return
+        self.panels.remove(panel)
+        self.panel_list.children = tuple(p for p in self.panel_list.children if p is not panel)
+        task_id = panel.view.task_id
+        panel.close()
+        self._say(f"Dismissed task {task_id}." if task_id else "Dismissed.", error=False)
+        self._outputs.refresh()
 
     def _latest_completed(self) -> str | None:
         for panel in reversed(self.panels):
@@ -242,9 +350,12 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
                 return view.task_id
         return None
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, *, error: bool = True) -> None:
+        # Theme colours only (readable in dark themes); the words carry the meaning.
+        style = "var(--jp-ui-font-color1)"
+        mark = "border-left:4px solid var(--jp-error-color1);padding-left:6px;" if error else ""
         self.message.value = (
-            f'<span style="color:#dc2626">{html.escape(text)}</span>' if text else ""
+            f'<span style="color:{style};{mark}">{html.escape(text)}</span>' if text else ""
         )
 
     # -- text fallback -----------------------------------------------------------------------
@@ -253,14 +364,18 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         return f"LumaStudio(panels={len(self.panels)})"
 
     def _text(self) -> str:
-        lines = [f"Luma studio ({len(self.panels)} tasks)"]
+        count = len(self.panels)
+        lines = [f"Luma studio ({count} task{'' if count == 1 else 's'})"]
         lines += [panel.view.text() for panel in self.panels]
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self._text())
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = self._text()
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        data, metadata = bundle_of(super()._repr_mimebundle_(**kwargs))
+        data["text/plain"] = self._text()
+        return data, metadata
+
+    def _ipython_display_(self) -> None:
+        self._outputs.show()

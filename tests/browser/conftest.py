@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -84,9 +85,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+class Lab(NamedTuple):
+    """A running JupyterLab: its URL, the folder it serves, and its user-settings folder."""
+
+    url: str
+    root: Path
+    settings: Path
+
+    def set_theme(self, theme: str) -> None:
+        """Pick "JupyterLab Light" or "JupyterLab Dark" for pages loaded from now on."""
+        target = self.settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"theme": theme}))
+
+    def save_widget_state(self, on: bool) -> None:
+        """Lab's "Save Widget State Automatically", for pages loaded from now on."""
+        target = (
+            self.settings / "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"saveState": on}))
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """(base URL, root dir) of a JupyterLab serving a copy of notebooks/ with no token."""
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A JupyterLab serving a copy of notebooks/ with no token."""
     _require_chromium()
     root = tmp_path_factory.mktemp("lab")
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
@@ -136,7 +159,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
         )
     try:
         _wait_until_serving(url, process, log)
-        yield url, root
+        yield Lab(url, root, state / "settings")
     finally:
         _stop(process)
 
@@ -154,3 +177,32 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def pages(browser: Any, request: pytest.FixtureRequest) -> Iterator[list[Any]]:
+    """Pages opened by a test; on failure each is saved as a full-page screenshot."""
+    opened: list[Any] = []
+    yield opened
+    failed = request.node.stash.get(_FAILED, False)
+    for index, page in enumerate(opened):
+        if failed and not page.is_closed():
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^\w.-]+", "-", request.node.name)
+            page.screenshot(path=str(ARTIFACTS / f"failure-{name}-{index}.png"), full_page=True)
+        if not page.is_closed():
+            page.close()

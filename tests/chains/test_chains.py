@@ -169,7 +169,8 @@ def test_extend_chain_links_each_task_to_the_previous(
     assert [r.extends for r in story.results[1:]] == ids[:-1]
     extend_paths = [r.path for r in sim.requests if r.route == "extend"]
     assert extend_paths == [f"/luma/generations/{i}/extend" for i in ids[:-1]]
-    assert all(p.exists() and sha256(p) == sim.video_sha256 for p in story.paths)
+    # Each video is the simulator's 1:1 clip: an extension keeps its source's aspect ratio.
+    assert all(p.exists() and sha256(p) == sim.video("1:1").sha256 for p in story.paths)
 
 
 def test_extend_chain_failure_keeps_the_finished_steps(

@@ -68,7 +68,7 @@ def test_create_status_wait_download(
     assert code == 0
     saved = tmp_path / f"{task_id}.mp4"
     assert f"Saved {saved}" in out
-    assert hashlib.sha256(saved.read_bytes()).hexdigest() == env.video_sha256
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == env.video("1:1").sha256
 
 
 def test_json_output(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from panel_messages import press
 
 from luma_tools import LumaClient
 from luma_tools.simulator import LumaSimulator
@@ -48,8 +49,14 @@ def test_generate_sends_the_form_and_adds_a_live_panel(
         "image_url": "https://example.com/start.png",
     }
     assert "luma-studio" in studio._dom_classes
-    assert "1 tasks" in studio._text()
-    assert ": completed" in studio._repr_mimebundle_()["text/plain"]
+    assert "Luma studio (1 task)" in studio._text()
+    assert ": completed" in studio._repr_mimebundle_()[0]["text/plain"]
+    # The panel says what was asked for, in the form's words.
+    assert panel.state["details"] == [
+        ["aspect ratio", "9:16"],
+        ["start image", "example.com/…/start.png"],
+    ]
+    assert panel.dismissable
 
 
 def test_an_invalid_form_says_why_and_sends_nothing(
@@ -57,18 +64,19 @@ def test_an_invalid_form_says_why_and_sends_nothing(
 ) -> None:
     studio.prompt.value = "   "
     assert studio.generate() is None
-    assert "prompt is blank" in studio.message.value
+    assert "Prompt: " in studio.message.value
+    assert "is blank" in studio.message.value
+    assert "user_prompt" not in studio.message.value
     studio.prompt.value = "ok"
     studio.end_image.url.value = "ftp://nope"
     assert studio.generate() is None
-    assert "image_end_url" in studio.message.value
+    assert "End image: " in studio.message.value
+    assert "image_end_url" not in studio.message.value
     assert studio.panels == []
     assert live_sim.count("create") == 0
 
 
-def test_an_uploaded_image_is_sent_as_a_data_uri(
-    studio: LumaStudio, live_sim: LumaSimulator
-) -> None:
+def _upload(studio: LumaStudio) -> None:
     studio.start_image.upload.value = (
         {
             "name": "start.png",
@@ -78,11 +86,44 @@ def test_an_uploaded_image_is_sent_as_a_data_uri(
             "last_modified": datetime.now(UTC),
         },
     )
+
+
+def test_an_uploaded_image_goes_with_one_generate_only(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    _upload(studio)
     panel = studio.generate("from an upload")
     assert panel is not None
+    assert ["start image", "upload start.png"] in panel.state["details"]
+    assert studio.start_image.upload.value == ()  # not carried into the next Generate...
     assert panel.wait(timeout=15)
-    (create,) = [r for r in live_sim.requests if r.route == "create"]
-    assert create.json["image_url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    later = studio.generate("without the image")
+    assert later is not None
+    assert later.wait(timeout=15)
+    first, second = [r.json for r in live_sim.requests if r.route == "create"]
+    assert first["image_url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    assert "image_url" not in second  # ...and not sent with it
+    assert ["start image", "upload start.png"] not in later.state["details"]
+
+
+def test_clear_removes_an_image(studio: LumaStudio) -> None:
+    _upload(studio)
+    studio.start_image.url.value = "https://example.com/a.png?X-Amz-Signature=abc"
+    studio.start_image.clear_button.click()
+    assert studio.start_image.upload.value == ()
+    assert studio.start_image.url.value == ""
+    assert studio.start_image.value() is None
+
+
+def test_an_image_link_is_described_without_its_query(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    studio.end_image.url.value = "https://bucket.example.com/x/y/end.png?X-Amz-Signature=abc"
+    panel = studio.generate("signed image")
+    assert panel is not None
+    assert ["end image", "bucket.example.com/…/end.png"] in panel.state["details"]
+    assert "X-Amz-Signature" not in str(panel.get_state())
+    assert panel.wait(timeout=15)
 
 
 def test_a_double_click_creates_one_task(studio: LumaStudio, live_sim: LumaSimulator) -> None:
@@ -112,6 +153,7 @@ def test_extend_continues_the_latest_completed_task(
     assert second.view.phase == Phase.COMPLETED
     (extend,) = [r for r in live_sim.requests if r.route == "extend"]
     assert first.view.task_id in extend.path
+    assert ["extends", first.view.task_id] in second.state["details"]
     assert extend.json["user_prompt"] == "the boat reaches the sea"
 
 
@@ -125,9 +167,33 @@ def test_a_create_that_fails_shows_the_error_on_its_panel(
     view = panel.view
     assert view.phase == Phase.ERROR
     assert view.task_id is None
-    assert "What to try:" in panel._message.value
-    assert panel._stop.disabled  # nothing to resume: a create is never re-sent
+    assert panel.state["hint"]
+    assert panel.state["stop"] is None  # nothing to resume: a create is never re-sent
     assert live_sim.count("create") == 1
+
+
+def test_finished_panels_can_be_dismissed_and_folded(
+    studio: LumaStudio, live_sim: LumaSimulator
+) -> None:
+    live_sim.faults.stall_next_task()
+    running = studio.generate("still running")
+    done = studio.generate("done soon")
+    assert running is not None
+    assert done is not None
+    assert done.wait(timeout=15)
+    assert running.dismissable
+    press(running, "dismiss")  # not while it is followed: its id would vanish from view
+    assert running in studio.panels
+
+    done.collapsed = True  # what the fold button sets from the browser
+    press(done, "dismiss")
+    assert done not in studio.panels
+    assert done not in studio.panel_list.children
+    assert done.comm is None  # closed
+    assert f"Dismissed task {done.view.task_id}" in studio.message.value
+    assert "Luma studio (1 task)" in studio._text()
+    running.stop()
+    assert running.wait(timeout=10)
 
 
 def test_close_closes_the_whole_widget_tree(live_client: LumaClient, tmp_path: Path) -> None:
