@@ -159,10 +159,11 @@ def describe(
         problem = message.split(": ", 1)[-1]
         message = f"{flag}: {problem}"
     elif isinstance(exc, errors.AmbiguousSubmitError):
+        job = str(exc.job) if exc.job is not None else "JOB"
         hint = (
             "The task may have been created and billed: do not run the command again. It is "
             f"recorded as ambiguous ({command('jobs', '--ambiguous')}); find it in your gateway's "
-            f"task log, then: {command('jobs', 'attach')} JOB TASK_ID"
+            f"task log, then: {command('jobs', 'attach', job)} TASK_ID"
         )
     elif isinstance(exc, errors.WaitTimeoutError | errors.WaitCancelledError) and task_id:
         hint = f"It keeps running on the gateway; follow it again with: {follow_command(task_id)}"

@@ -374,6 +374,7 @@ class LumaClient(Closing):
             if outcome == "created":
                 self.journal.created(job, what)
             elif outcome == "ambiguous":
+                what.job = job
                 self.journal.ambiguous(job, what)
             else:
                 self.journal.refused(job, what)

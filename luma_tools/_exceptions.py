@@ -187,6 +187,8 @@ class AmbiguousSubmitError(LumaError):
             `CF-Ray`, or `request_id` in the body), to quote to the gateway's support.
         extends: For an extend, the task that was being continued.
         task_id: The new task's id, when the reply revealed one (rarely); else None.
+        job: The request's number in the job journal, when it was recorded there: give it
+            the task id found in the gateway's log with `luma-tools jobs attach JOB TASK_ID`.
     """
 
     default_hint = (
@@ -213,12 +215,15 @@ class AmbiguousSubmitError(LumaError):
         self.sent_at = sent_at
         self.request_id = request_id
         self.extends = extends
+        self.job: int | None = None
         super().__init__(message, hint=hint, status_code=status_code, task_id=task_id)
 
     def __str__(self) -> str:
         text = super().__str__()
         if self.request_id and self.request_id not in text:
             text = f"{text} (gateway request id {self.request_id})"
+        if getattr(self, "job", None) is not None:
+            text = f"{text} [journal job {self.job}]"
         return text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -63,6 +64,10 @@ def _current_kernel_id() -> str:
     Jupyter names a kernel's connection file `kernel-<id>.json` after the id it knows the
     kernel by, which is also what a front end's kernel connection reports.
     """
+    if "ipykernel" not in sys.modules:
+        # Not in a kernel. Importing ipykernel here would replace the comm manager under the
+        # widgets already made (their close() would then fail).
+        return ""
     try:
         from ipykernel.connect import get_connection_file
 

@@ -15,13 +15,18 @@ import ipywidgets as widgets
 
 from .._client import GenerationOptions, LumaClient
 from .._exceptions import LumaError
+from .._journal import Job
 from .._models import ASPECT_RATIOS, GenerationRequest, Task
 from .._polling import PollPolicy
+from .._text import clean_text
 from ._display import HIDE_FALLBACK_CSS, SavedText, bundle_of
 from ._panel import TaskPanel
 from ._state import Phase
 
 __all__ = ["LumaStudio"]
+
+# Journal jobs the studio lists under its panels.
+_RECENT_JOBS = 8
 
 # The same request clicked twice within this many seconds is a double click, not a second
 # (paid) task.
@@ -37,6 +42,15 @@ _FIELD_LABELS = {
     "expand_prompt": "Expand prompt",
     "task_id": "Extend task id",
 }
+
+
+def _close_tree(root: widgets.Widget) -> None:
+    """Close `root` and every widget inside it."""
+    pending = [root]
+    while pending:
+        widget = pending.pop()
+        pending.extend(getattr(widget, "children", ()))
+        widget.close()
 
 
 def _row() -> widgets.Layout:
@@ -194,6 +208,13 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         ).add_class("luma-extend")
         self.message = widgets.HTML().add_class("luma-studio-message")
         self.panel_list = widgets.VBox(layout=wide).add_class("luma-panels")
+        self.recent_button = widgets.Button(
+            description="Recent jobs",
+            icon="history",
+            tooltip="The job journal's latest tasks, to follow again (luma-tools jobs)",
+        ).add_class("luma-recent-refresh")
+        self.recent = widgets.VBox(layout=wide).add_class("luma-recent")
+        self.recent_button.on_click(lambda _b: self.show_recent())
         self._outputs = SavedText(self._repr_mimebundle_, self._text)
         self.generate_button.on_click(lambda _b: self.generate())
         self.extend_button.on_click(lambda _b: self.extend())
@@ -210,10 +231,13 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
                 ),
                 self.message,
                 self.panel_list,
+                self.recent_button,
+                self.recent,
             ],
             layout=widgets.Layout(width="auto", max_width="900px"),
         )
         self.add_class("luma-studio")
+        self.show_recent()
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -261,11 +285,8 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         """Close the studio, its form and all its panels (stopping their polling)."""
         for panel in self.panels:
             panel.close()
-        pending = list(self.children)
-        while pending:  # every form widget too, so no closed child keeps a live parent
-            widget = pending.pop()
-            pending.extend(getattr(widget, "children", ()))
-            widget.close()
+        for child in self.children:  # every form widget too, so no closed child keeps a parent
+            _close_tree(child)
         super().close()
 
     # -- helpers -----------------------------------------------------------------------------
@@ -331,6 +352,71 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         self.panel_list.children = (panel, *self.panel_list.children)
         self._outputs.refresh()
         return panel
+
+    def follow(self, task_id: str) -> TaskPanel:
+        """Follow an existing task in a new panel, with what the journal knows of it.
+
+        Nothing is created or sent again: this is how a task survives a kernel restart.
+        """
+        panel = TaskPanel.resume(
+            self._client,
+            task_id,
+            download_dir=self._download_dir,
+            timeout=self._timeout,
+            poll_policy=self._poll_policy,
+            _on_dismiss=self.dismiss,
+            _on_change=self._outputs.refresh,
+        )
+        self.panels.append(panel)
+        self.panel_list.children = (panel, *self.panel_list.children)
+        self._outputs.refresh()
+        self.show_recent()
+        return panel
+
+    def show_recent(self, limit: int = _RECENT_JOBS) -> list[Job]:
+        """List the journal's latest jobs below the panels, each with a way to follow it.
+
+        Returns:
+            The jobs listed (tasks already shown in a panel here are left out).
+        """
+        for row in self.recent.children:
+            _close_tree(row)
+        journal = getattr(self._client, "journal", None)
+        if journal is None or not journal.path.exists():
+            self.recent.children = ()
+            return []
+        try:
+            shown = {panel.view.task_id for panel in self.panels}
+            jobs = [job for job in journal.jobs(limit=limit * 2) if job.task_id not in shown]
+        except LumaError as exc:
+            self.recent.children = (
+                widgets.HTML(html.escape(f"The journal cannot be read: {exc}")),
+            )
+            return []
+        jobs = jobs[:limit]
+        self.recent.children = tuple(self._recent_row(job) for job in jobs)
+        return jobs
+
+    def _recent_row(self, job: Job) -> widgets.Widget:
+        text = html.escape(
+            f"{job.label} · {job.task_id or 'no task id'} · {clean_text(job.prompt, 60)}"
+        )
+        if job.is_ambiguous:
+            note = html.escape(
+                f"may have been created and billed: find it in the gateway's task log, then "
+                f"luma-tools jobs attach {job.number} TASK_ID"
+            )
+            return widgets.HTML(f"{text}<br><i>{note}</i>").add_class("luma-recent-job")
+        if job.task_id is None or job.status in ("refused", "dismissed"):
+            return widgets.HTML(text).add_class("luma-recent-job")
+        button = widgets.Button(
+            description="Follow", icon="eye", tooltip=f"Follow task {job.task_id} again"
+        ).add_class("luma-recent-follow")
+        task_id = job.task_id
+        button.on_click(lambda _b: self.follow(task_id))
+        return widgets.HBox([button, widgets.HTML(text)], layout=_row()).add_class(
+            "luma-recent-job"
+        )
 
     def dismiss(self, panel: TaskPanel) -> None:
         """Remove a finished panel from the studio (the task itself is not affected)."""

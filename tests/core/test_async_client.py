@@ -44,7 +44,7 @@ async def test_create_wait_download(
     assert seen[0] == "queued"
     assert seen[-1] == "completed"
     path = await aclient.download(done, tmp_path / "fox.mp4")
-    assert path.stat().st_size == sim.video_size
+    assert path.stat().st_size == sim.video("1:1").size
     job = aclient.client.journal.job(task.id)
     assert job is not None
     assert job.is_saved

@@ -320,3 +320,10 @@ def test_a_batch_killed_again_and_again_creates_nothing_twice(
     assert [name for name in leftovers if not name.startswith(".luma-tools-probe-")] == [
         "manifest.csv"
     ]
+
+
+def test_the_cli_names_the_job_to_attach(sim: LumaSimulator, home: Path, tmp_path: Path) -> None:
+    sim.faults.reset_connection(times=1, route="create")
+    lost = cli(sim, home, "create", "a lost fox", cwd=tmp_path)
+    number = json.loads(cli(sim, home, "jobs", "--json", cwd=tmp_path).stdout)["jobs"][0]["number"]
+    assert f"jobs attach {number} TASK_ID" in lost.stderr

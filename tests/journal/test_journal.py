@@ -245,3 +245,14 @@ def test_the_journal_can_be_turned_off(sim: LumaSimulator, monkeypatch: pytest.M
     client = LumaClient(sim.api_key, sim.base_url)
     assert client.journal is not None
     assert client.journal.path == Path(os.environ["LUMA_TOOLS_HOME"]) / "journal.sqlite3"
+
+
+def test_an_ambiguous_error_names_its_journal_job(
+    sim: LumaSimulator, jclient: LumaClient, journal: Journal
+) -> None:
+    sim.faults.reset_connection(times=1, route="create")
+    with pytest.raises(AmbiguousSubmitError) as caught:
+        jclient.create("a lost reply")
+    (job,) = journal.jobs(ambiguous=True)
+    assert caught.value.job == job.number
+    assert f"journal job {job.number}" in str(caught.value)

@@ -173,10 +173,12 @@ def test_a_create_that_fails_shows_the_error_on_its_panel(
 
 
 def test_finished_panels_can_be_dismissed_and_folded(
-    studio: LumaStudio, live_sim: LumaSimulator
+    studio: LumaStudio, live_sim: LumaSimulator, until: Until
 ) -> None:
     live_sim.faults.stall_next_task()
     running = studio.generate("still running")
+    assert running is not None
+    until(running, lambda view: view.task_id is not None)  # it took the stall, not the next
     done = studio.generate("done soon")
     assert running is not None
     assert done is not None
@@ -207,3 +209,35 @@ def test_close_closes_the_whole_widget_tree(live_client: LumaClient, tmp_path: P
         pending.extend(getattr(widget, "children", ()))
     studio.close()
     assert [w for w in tree if w.comm is not None] == []
+
+
+def test_the_studio_lists_the_journals_recent_jobs_and_follows_one_again(
+    live_sim: LumaSimulator, make_client: Callable[..., LumaClient], tmp_path: Path
+) -> None:
+    from luma_tools import AmbiguousSubmitError, Journal
+
+    client = make_client(live_sim, journal=Journal(tmp_path / "journal.sqlite3"))
+    earlier = client.create("made before the kernel restarted")
+    live_sim.faults.reset_connection(times=1, route="create")
+    with pytest.raises(AmbiguousSubmitError):
+        client.create("a reply that was lost")
+    studio = LumaStudio(client, download_dir=tmp_path)  # a new kernel, a new studio
+    try:
+        rows = studio.recent.children
+        assert len(rows) == 2
+        lost, made = rows  # newest first
+        assert "ambiguous" in lost.value
+        assert "jobs attach" in lost.value  # how to resolve it; no button to send it again
+        follow = made.children[0]
+        assert follow.description == "Follow"
+        assert earlier.id in made.children[1].value
+        follow.click()
+        (panel,) = studio.panels
+        assert panel.view.task_id == earlier.id
+        assert panel.view.prompt == "made before the kernel restarted"
+        assert panel.wait(timeout=15)
+        assert panel.view.phase == Phase.COMPLETED
+        assert live_sim.count("create") == 2  # following sent no create
+        assert len(studio.recent.children) == 1  # the followed task left the list
+    finally:
+        studio.close()
