@@ -343,7 +343,10 @@ class BatchRunner:
     def plan(self) -> Counter[Step]:
         """What a run would do now, per step (nothing is sent)."""
         return Counter(
-            plan_item(self.journal.item(self.run_name, item.key), retry_failed=self.retry_failed)
+            plan_item(
+                self.journal.item(self.run_name, item.key, gateway=self.client.base_url),
+                retry_failed=self.retry_failed,
+            )
             for item in self.items
         )
 
@@ -391,7 +394,7 @@ class BatchRunner:
 
     def _work_on(self, result: ItemResult) -> None:
         item = result.item
-        job = self.journal.item(self.run_name, item.key)
+        job = self.journal.item(self.run_name, item.key, gateway=self.client.base_url)
         step = plan_item(job, retry_failed=self.retry_failed)
         result.job = job.number if job is not None else None
         result.task_id = job.task_id if job is not None else None
@@ -455,7 +458,7 @@ class BatchRunner:
             except AmbiguousSubmitError as exc:
                 self._set(result, "ambiguous", message=exc.message[:300])
                 return None
-            latest = self.journal.item(self.run_name, item.key)
+            latest = self.journal.item(self.run_name, item.key, gateway=self.client.base_url)
             result.job = latest.number if latest is not None else None
             result.task_id = task.id
             self._set(result, "running")

@@ -89,6 +89,7 @@ class JournalStore(Protocol):
         task_id: str | None = None,
         run: str | None = None,
         item_key: str | None = None,
+        gateway: str | None = None,
         statuses: list[str] | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]: ...
@@ -529,9 +530,10 @@ class Journal:
         rows = self.store.select(task_id=str(ref), limit=1)
         return Job._from_row(rows[0]) if rows else None
 
-    def item(self, run: str, key: str) -> Job | None:
-        """The latest attempt of a batch item."""
-        rows = self.store.select(run=run, item_key=key, limit=1)
+    def item(self, run: str, key: str, *, gateway: str | None = None) -> Job | None:
+        """The latest attempt of a batch item (sent to `gateway`, when given: the same run
+        name against another gateway is new work, whose tasks that gateway does not know)."""
+        rows = self.store.select(run=run, item_key=key, gateway=gateway, limit=1)
         return Job._from_row(rows[0]) if rows else None
 
     def events(self, number: int) -> list[tuple[datetime, str, str | None]]:

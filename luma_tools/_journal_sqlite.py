@@ -73,6 +73,11 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN host TEXT;
     CREATE UNIQUE INDEX jobs_by_item ON jobs (run, item_key, attempt);
     """,
+    # 3: a run's items are per gateway (the same run name against another gateway is new work).
+    """
+    DROP INDEX jobs_by_item;
+    CREATE UNIQUE INDEX jobs_by_item ON jobs (gateway, run, item_key, attempt);
+    """,
 )
 #: The schema version this code writes.
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -212,6 +217,7 @@ class SQLiteStore:
         task_id: str | None = None,
         run: str | None = None,
         item_key: str | None = None,
+        gateway: str | None = None,
         statuses: Iterable[str] | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
@@ -222,6 +228,7 @@ class SQLiteStore:
             ("task_id", task_id),
             ("run", run),
             ("item_key", item_key),
+            ("gateway", gateway),
         ):
             if value is not None:
                 clauses.append(f"{column} = ?")

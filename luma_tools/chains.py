@@ -317,7 +317,7 @@ class VideoChain(_VideoRunnable):
             self._occurrences[content] += 1
             occurrence = self._occurrences[content]
         key = item_key(prompt.strip(), options, filename, occurrence)
-        job = self.client.journal.item(self.run, key)
+        job = self.client.journal.item(self.run, key, gateway=self.client.base_url)
         step = plan_item(job, retry_failed=False)
         if step == "create":
             attempt = job.attempt + 1 if job is not None else 1

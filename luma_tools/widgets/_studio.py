@@ -208,13 +208,22 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         ).add_class("luma-extend")
         self.message = widgets.HTML().add_class("luma-studio-message")
         self.panel_list = widgets.VBox(layout=wide).add_class("luma-panels")
-        self.recent_button = widgets.Button(
+        # The journal's latest jobs: a list, a Follow button and a note, however many jobs
+        # there are (a row of widgets per job would weigh on every saved notebook).
+        self.recent = widgets.Select(
+            options=[],
+            rows=4,
             description="Recent jobs",
-            icon="history",
-            tooltip="The job journal's latest tasks, to follow again (luma-tools jobs)",
-        ).add_class("luma-recent-refresh")
-        self.recent = widgets.VBox(layout=wide).add_class("luma-recent")
-        self.recent_button.on_click(lambda _b: self.show_recent())
+            style={"description_width": "90px"},
+            layout=widgets.Layout(width="auto", flex="1 1 auto"),
+        ).add_class("luma-recent")
+        self.follow_button = widgets.Button(
+            description="Follow",
+            icon="eye",
+            tooltip="Follow the selected task again (nothing is created or sent)",
+        ).add_class("luma-recent-follow")
+        self.recent_note = widgets.HTML().add_class("luma-recent-note")
+        self.follow_button.on_click(lambda _b: self._follow_selected())
         self._outputs = SavedText(self._repr_mimebundle_, self._text)
         self.generate_button.on_click(lambda _b: self.generate())
         self.extend_button.on_click(lambda _b: self.extend())
@@ -231,8 +240,8 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
                 ),
                 self.message,
                 self.panel_list,
-                self.recent_button,
-                self.recent,
+                widgets.HBox([self.recent, self.follow_button], layout=_row()),
+                self.recent_note,
             ],
             layout=widgets.Layout(width="auto", max_width="900px"),
         )
@@ -374,49 +383,45 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
         return panel
 
     def show_recent(self, limit: int = _RECENT_JOBS) -> list[Job]:
-        """List the journal's latest jobs below the panels, each with a way to follow it.
+        """List the journal's latest jobs below the panels, to follow any of them again.
+
+        Jobs with a task are in the list (Follow resumes the selected one in a panel); a job
+        whose create had an unknown outcome is named in the note below, with how to attach
+        the task id found in the gateway's log. Tasks shown in a panel here are left out.
 
         Returns:
-            The jobs listed (tasks already shown in a panel here are left out).
+            The jobs shown.
         """
-        for row in self.recent.children:
-            _close_tree(row)
         journal = getattr(self._client, "journal", None)
-        if journal is None or not journal.path.exists():
-            self.recent.children = ()
-            return []
-        try:
-            shown = {panel.view.task_id for panel in self.panels}
-            jobs = [job for job in journal.jobs(limit=limit * 2) if job.task_id not in shown]
-        except LumaError as exc:
-            self.recent.children = (
-                widgets.HTML(html.escape(f"The journal cannot be read: {exc}")),
+        jobs: list[Job] = []
+        note = ""
+        if journal is not None and journal.path.exists():
+            try:
+                shown = {panel.view.task_id for panel in self.panels}
+                jobs = [j for j in journal.jobs(limit=limit * 2) if j.task_id not in shown][:limit]
+            except LumaError as exc:
+                note = f"The journal cannot be read: {exc}"
+        followable = [j for j in jobs if j.task_id and j.status not in ("refused", "dismissed")]
+        self.recent.options = [
+            (f"{job.label} · {clean_text(job.prompt, 50)} · {job.task_id}", job.task_id)
+            for job in followable
+        ]
+        self.follow_button.disabled = not followable
+        lost = [job for job in jobs if job.is_ambiguous]
+        if lost:
+            note = "; ".join(
+                f"job {job.number} ({clean_text(job.prompt, 40)}) may have been created and "
+                f"billed: find it in the gateway's task log, then luma-tools jobs attach "
+                f"{job.number} TASK_ID"
+                for job in lost
             )
-            return []
-        jobs = jobs[:limit]
-        self.recent.children = tuple(self._recent_row(job) for job in jobs)
+        self.recent_note.value = f"<i>{html.escape(note)}</i>" if note else ""
         return jobs
 
-    def _recent_row(self, job: Job) -> widgets.Widget:
-        text = html.escape(
-            f"{job.label} · {job.task_id or 'no task id'} · {clean_text(job.prompt, 60)}"
-        )
-        if job.is_ambiguous:
-            note = html.escape(
-                f"may have been created and billed: find it in the gateway's task log, then "
-                f"luma-tools jobs attach {job.number} TASK_ID"
-            )
-            return widgets.HTML(f"{text}<br><i>{note}</i>").add_class("luma-recent-job")
-        if job.task_id is None or job.status in ("refused", "dismissed"):
-            return widgets.HTML(text).add_class("luma-recent-job")
-        button = widgets.Button(
-            description="Follow", icon="eye", tooltip=f"Follow task {job.task_id} again"
-        ).add_class("luma-recent-follow")
-        task_id = job.task_id
-        button.on_click(lambda _b: self.follow(task_id))
-        return widgets.HBox([button, widgets.HTML(text)], layout=_row()).add_class(
-            "luma-recent-job"
-        )
+    def _follow_selected(self) -> None:
+        task_id = self.recent.value
+        if task_id:
+            self.follow(task_id)
 
     def dismiss(self, panel: TaskPanel) -> None:
         """Remove a finished panel from the studio (the task itself is not affected)."""

@@ -83,3 +83,21 @@ def test_a_chain_run_never_resends_an_ambiguous_create(
 def test_a_named_run_needs_the_journal(sim: LumaSimulator) -> None:
     with pytest.raises(InvalidInputError, match="journal"):
         VideoChain(LumaClient(sim.api_key, sim.base_url, journal=False), run="r")
+
+
+def test_a_run_name_reused_on_another_gateway_is_new_work(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    with LumaSimulator() as first, LumaSimulator() as second:
+        one = VideoChain(
+            LumaClient(first.api_key, first.base_url, journal=journal),
+            output_dir=tmp_path / "a",
+            run="nightly",
+        ).invoke("a kite")
+        two = VideoChain(
+            LumaClient(second.api_key, second.base_url, journal=journal),
+            output_dir=tmp_path / "b",
+            run="nightly",
+        ).invoke("a kite")
+        assert one.task.id != two.task.id  # not the first gateway's task, which the second lacks
+        assert first.count("create") == 1
+        assert second.count("create") == 1
