@@ -215,7 +215,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
             rows=4,
             description="Recent jobs",
             style={"description_width": "90px"},
-            layout=widgets.Layout(width="auto", flex="1 1 auto"),
+            layout=widgets.Layout(width="auto", min_width="0", max_width="100%"),
         ).add_class("luma-recent")
         self.follow_button = widgets.Button(
             description="Follow",
@@ -240,7 +240,8 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
                 ),
                 self.message,
                 self.panel_list,
-                widgets.HBox([self.recent, self.follow_button], layout=_row()),
+                self.recent,
+                self.follow_button,
                 self.recent_note,
             ],
             layout=widgets.Layout(width="auto", max_width="900px"),
@@ -403,7 +404,7 @@ class LumaStudio(widgets.VBox):  # type: ignore[misc]
                 note = f"The journal cannot be read: {exc}"
         followable = [j for j in jobs if j.task_id and j.status not in ("refused", "dismissed")]
         self.recent.options = [
-            (f"{job.label} · {clean_text(job.prompt, 50)} · {job.task_id}", job.task_id)
+            (f"{job.label} · {clean_text(job.prompt, 40)} · {str(job.task_id)[:13]}", job.task_id)
             for job in followable
         ]
         self.follow_button.disabled = not followable
