@@ -4,6 +4,12 @@ A Luma job takes minutes. Polling every few seconds wastes requests (and gateway
 polling rarely notices completion late. The schedule trusts the gateway's
 `estimate_wait_seconds` when it gives one, and otherwise backs off exponentially from a floor to
 a cap, with jitter so that many waiters do not poll in lock step.
+
+An estimate is trusted once: when a poll at (or after) the end it predicted finds the task still
+running, the task is overdue, and the estimate is stale (some gateways repeat the same number,
+others count down to 0 and stay there). From then on the gaps are `overdue_share` of the time
+waited so far (between the floor and the cap), which keeps the delay in noticing the end near
+half that share of the job's length, whatever the gateway goes on saying.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ class PollPolicy:
         jitter: Each gap is scaled by a random factor in `[1 - jitter, 1 + jitter]`; a sleep
             to the estimated end only gets later, by up to `jitter * min_interval`.
         max_estimate_delay: Never sleep longer than this on the strength of an estimate.
+        overdue_share: Once a task outlives its estimate, each gap is this share of the time
+            waited so far (within the floor and the cap): 0.1 notices the end about 5 % of
+            the job's length late, on average.
         time_scale: Multiplies every duration; for simulators that run time faster (a
             `time_scale` of 0.01 turns a 10-minute schedule into 6 seconds).
 
@@ -50,6 +59,7 @@ class PollPolicy:
     growth: float = 1.4
     jitter: float = 0.1
     max_estimate_delay: float = 300.0
+    overdue_share: float = 0.1
     time_scale: float = 1.0
 
     def __post_init__(self) -> None:
@@ -57,6 +67,8 @@ class PollPolicy:
             raise ValueError("PollPolicy needs 0 < min_interval <= max_interval")
         if self.growth < 1 or not 0 <= self.jitter < 1 or self.time_scale <= 0:
             raise ValueError("PollPolicy needs growth >= 1, 0 <= jitter < 1 and time_scale > 0")
+        if not 0 < self.overdue_share <= 1:
+            raise ValueError("PollPolicy needs 0 < overdue_share <= 1")
 
     def scaled(self, time_scale: float) -> PollPolicy:
         """A copy of this policy running at `time_scale` (see the attribute)."""
@@ -74,8 +86,11 @@ class PollSchedule:
         running = Task.from_payload(
             {"id": "9d4b7516", "state": "processing", "estimate_wait_seconds": 40}
         )
-        assert schedule.next_delay(running) == 40  # sleep until the estimated end
-        assert schedule.next_delay(None) == 2  # after an error: poll again at the floor
+        assert schedule.next_delay(running, elapsed=0) == 40  # sleep to the estimated end
+        # At 40 s the gateway still says 40 s: the task is overdue, poll at 10 % of the time
+        # waited (between the 2 s floor and the 25 s cap) instead of trusting it again.
+        assert schedule.next_delay(running, elapsed=40) == 4
+        assert schedule.next_delay(None, elapsed=44) == 2  # after an error: the floor
         ```
     """
 
@@ -83,32 +98,83 @@ class PollSchedule:
         self.policy = policy
         self._rng = rng or _SHARED_RNG
         self._interval: float | None = None
+        self._clock = 0.0  # policy seconds: the sum of the delays given, when not told
+        self._predicted_end: float | None = None
+        self._overdue = False
 
-    def next_delay(self, task: Task | None) -> float:
+    @property
+    def overdue(self) -> bool:
+        """Whether the task outlived the end its estimate predicted."""
+        return self._overdue
+
+    def next_delay(self, task: Task | None, elapsed: float | None = None) -> float:
         """Seconds to sleep before the next poll, after seeing `task` (None after an error).
 
-        With an estimate the schedule sleeps until the estimated end (it is updated on every
-        poll) and then polls at the floor; without one, gaps grow from `first_delay` by `growth`
-        to `max_interval`. A `completed` task still missing its video URL is polled at the floor.
+        Args:
+            task: The task as just polled, or None when the poll failed.
+            elapsed: Seconds since the wait began, on the caller's clock (scaled by
+                `time_scale` like every delay); without it the schedule assumes each of its
+                delays was slept exactly.
+
+        With a fresh estimate the schedule sleeps until the estimated end and then polls at
+        the floor; a task that outlives its estimate is polled every `overdue_share` of the
+        time waited. Without any estimate, gaps grow from `first_delay` by `growth` to
+        `max_interval`. A `completed` task still missing its video URL is polled at the floor.
         """
         p = self.policy
-        estimate = task.estimate_wait_seconds if task is not None else None
-        if task is not None and task.state is TaskState.COMPLETED:
-            delay = p.min_interval
-        elif estimate is not None and estimate > 0:
-            self._interval = None  # once the estimate runs out, start again from the floor
-            if estimate <= p.max_estimate_delay:
-                # Sleeping to the estimated end: jitter only ever makes the poll a little late
-                # (at most jitter x min_interval). A poll before the end is a wasted request,
-                # and waiters created at different times are spread out already.
-                late = self._rng.uniform(0, p.jitter) * p.min_interval
-                return (max(estimate, p.min_interval) + late) * p.time_scale
-            delay = p.max_estimate_delay
-        elif self._interval is None:
-            delay = self._interval = (
-                p.first_delay if estimate is None and task is not None else p.min_interval
-            )
+        now = self._clock if elapsed is None else max(0.0, elapsed / p.time_scale)
+        gap, late_only = self._gap(task, now, p)
+        if late_only:
+            # Sleeping to the estimated end: jitter only ever makes the poll a little late (at
+            # most jitter x min_interval). A poll before the end is a wasted request, and
+            # waiters created at different times are spread out already.
+            delay = gap + self._rng.uniform(0, p.jitter) * p.min_interval
         else:
-            delay = self._interval = min(p.max_interval, self._interval * p.growth)
-        spread = 1 + self._rng.uniform(-p.jitter, p.jitter)
-        return max(0.0, delay * spread * p.time_scale)
+            delay = max(0.0, gap * (1 + self._rng.uniform(-p.jitter, p.jitter)))
+        self._clock = now + delay
+        return delay * p.time_scale
+
+    def _gap(self, task: Task | None, now: float, p: PollPolicy) -> tuple[float, bool]:
+        """The next gap in policy seconds before jitter, and whether it sleeps to an estimate."""
+        if task is None:
+            return self._backoff(p.min_interval), False
+        if task.state is TaskState.COMPLETED:
+            return p.min_interval, False
+        estimate = task.estimate_wait_seconds
+        fresh = estimate is not None and estimate > 0
+        # A poll at (or after) the end an earlier estimate predicted that still sees the task
+        # unfinished, or an estimate run down to 0: the estimates cannot be trusted any more.
+        if (self._predicted_end is not None and now >= self._predicted_end) or (
+            estimate is not None and estimate <= 0
+        ):
+            self._overdue = True
+        if estimate is not None and fresh:
+            # The earliest end promised so far: an estimate that does not count down (the same
+            # number on every reply) must not push the end it promised later and later.
+            end = now + estimate
+            self._predicted_end = (
+                end if self._predicted_end is None else min(self._predicted_end, end)
+            )
+            self._interval = None
+        if self._overdue:
+            gap = min(p.max_interval, max(p.min_interval, p.overdue_share * now))
+            if estimate is not None and fresh:
+                gap = min(gap, max(estimate, p.min_interval))
+            return gap, False
+        if estimate is None or not fresh:
+            return self._backoff(
+                p.first_delay if self._predicted_end is None else p.min_interval
+            ), False
+        # Sleep to the earliest end promised (not later than this estimate says).
+        until_end = (self._predicted_end or now + estimate) - now
+        if until_end > p.max_estimate_delay:
+            return p.max_estimate_delay, False
+        return max(until_end, p.min_interval), True
+
+    def _backoff(self, start: float) -> float:
+        """The next gap of the exponential back-off (from `start` when it begins)."""
+        if self._interval is None:
+            self._interval = start
+        else:
+            self._interval = min(self.policy.max_interval, self._interval * self.policy.growth)
+        return self._interval

@@ -129,7 +129,7 @@ class WaitCore:
         self._seen_state: TaskState | None = first.state if first is not None else None
         self._last_poll_at: float | None = None
         self._looked_at_end = False
-        self._due = now + (self._delay_after(first) if first is not None else 0.0)
+        self._due = now + (self._delay_after(first, now) if first is not None else 0.0)
 
     # -- what next ---------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ class WaitCore:
         if signal == "alive":
             # A progress callback: the gateway reaches us, so restart the safety net.
             self.proven = True
-            self._due = now + self._delay_after(self.last)
+            self._due = now + self._delay_after(self.last, now)
         elif signal == "final":
             # A claim, to be confirmed by one GET; repeated claims cannot make GETs closer
             # together than the schedule's floor.
@@ -197,7 +197,7 @@ class WaitCore:
         if task.state is not self._seen_state:
             self._seen_state = task.state
             update = task
-        delay = self._delay_after(task)
+        delay = self._delay_after(task, now)
         self._due = now + delay
         done = task if task.is_finished else None
         event = PollEvent(task, None, self.polls, now - self.started, None if done else delay)
@@ -210,7 +210,7 @@ class WaitCore:
         self._errors += 1
         if self._errors > MAX_WAIT_ERRORS:
             raise error
-        delay = self._delay_after(None)
+        delay = self._delay_after(None, now)
         if isinstance(error, RateLimitError | ServerError) and error.retry_after:
             delay = max(delay, error.retry_after)
         self._due = now + delay
@@ -224,10 +224,10 @@ class WaitCore:
 
     # -- schedule ----------------------------------------------------------------------------
 
-    def _delay_after(self, seen: Task | None) -> float:
+    def _delay_after(self, seen: Task | None, now: float) -> float:
         # Once callbacks for the task arrive, polling is only a safety net against a lost
         # final callback: slow, and without the estimate (the callback will say when).
-        delay = self._schedule.next_delay(seen)
+        delay = self._schedule.next_delay(seen, elapsed=now - self.started)
         if self._notify and self.proven:
             if seen is not None and seen.state is TaskState.COMPLETED:
                 return delay  # completed, waiting for the URL: no callback may follow

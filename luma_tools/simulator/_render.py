@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from ._files import LinkSigner, VideoClips
 from ._shapes import Shapes
-from ._tasks import GatewayState, Snapshot, Task
+from ._tasks import WRONG_ESTIMATE_SHARE, EstimateMode, GatewayState, Snapshot, Task
 
 __all__ = ["MediaInfo", "Renderer", "json_response", "state_name"]
 
@@ -97,7 +98,7 @@ class Renderer:
         shapes: Shapes,
         signer: LinkSigner,
         base_url: str,
-        estimate: bool,
+        estimate: EstimateMode,
         vip_download_url: bool,
         media: MediaInfo,
         clips: VideoClips | None = None,
@@ -108,7 +109,8 @@ class Renderer:
             shapes: The live shape switches.
             signer: Presigns download links.
             base_url: ``http://host:port`` prefix of every URL.
-            estimate: Report ``estimate_wait_seconds`` while unfinished.
+            estimate: How ``estimate_wait_seconds`` is reported while unfinished (see
+                `EstimateMode`).
             vip_download_url: Fill ``video.download_url`` (else it is ``""``).
             media: Nominal width/height/duration.
             clips: The served videos: each task reports its own clip's width and height.
@@ -137,8 +139,18 @@ class Renderer:
         """The state string in the active vocabulary."""
         return state_name(self.shapes, state, official=official)
 
-    def _estimate(self, snap: Snapshot) -> int | None:
-        return snap.estimate_seconds if self.estimate else None
+    def _estimate(self, task: Task, snap: Snapshot) -> int | None:
+        left = snap.estimate_seconds
+        if left is None or self.estimate is False:
+            return None
+        if self.estimate is True:
+            return left
+        # Wrong gateways: they think the job is shorter than it is.
+        total = task.timing.queue + task.timing.run
+        guess = WRONG_ESTIMATE_SHARE * total
+        if self.estimate == "stale":
+            return math.ceil(guess)  # the same number on every reply
+        return max(0, math.ceil(left - (total - guess)))  # "early": 0 before the end
 
     def _size(self, task: Task) -> dict[str, int]:
         """`width` and `height` of the video served for `task` (its aspect ratio's clip)."""
@@ -194,7 +206,7 @@ class Renderer:
             "video_raw": video_raw,
             "created_at": _iso_micro(task.created_epoch),
             "last_frame": last_frame,
-            "estimate_wait_seconds": self._estimate(snap),
+            "estimate_wait_seconds": self._estimate(task, snap),
             "failure_reason": task.failure_reason if snap.state == "failed" else None,
             "queue_state": None,
         }
@@ -223,7 +235,7 @@ class Renderer:
             "request": self._echo(task),
             "artifact": artifact,
             "created_at": _iso_micro(task.created_epoch),
-            "estimate_wait_seconds": self._estimate(snap),
+            "estimate_wait_seconds": self._estimate(task, snap),
             "failure_reason": task.failure_reason if snap.state == "failed" else None,
         }
 

@@ -21,7 +21,7 @@ from ._render import MediaInfo, Renderer, state_name
 from ._scheduler import Scheduler
 from ._server import SimulatorApp
 from ._shapes import Shapes
-from ._tasks import GatewayState, Task, TaskStore, Timing
+from ._tasks import EstimateMode, GatewayState, Task, TaskStore, Timing
 
 __all__ = ["LumaSimulator"]
 
@@ -87,7 +87,7 @@ class LumaSimulator:
         port: int = 0,
         queue_seconds: float = 0.2,
         run_seconds: float = 0.6,
-        estimate: bool = True,
+        estimate: EstimateMode = True,
         url_delay_seconds: float = 0.0,
         time_scale: float = 1.0,
         video_path: str | os.PathLike[str] | None = None,
@@ -104,7 +104,8 @@ class LumaSimulator:
             queue_seconds: Virtual seconds a task stays ``pending``.
             run_seconds: Virtual seconds a task stays ``processing``.
             estimate: Report ``estimate_wait_seconds`` (virtual seconds left) while a
-                task is unfinished; ``False`` reports ``null``.
+                task is unfinished; ``False`` reports ``null``; ``"stale"`` and ``"early"``
+                are wrong in the ways real gateways are (see `EstimateMode`).
             url_delay_seconds: Virtual seconds a ``completed`` task still has
                 ``video: null`` (a real gateway quirk).
             time_scale: Real seconds per virtual second (0.01 runs a 10-minute job
@@ -132,6 +133,8 @@ class LumaSimulator:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         if not time_scale > 0 or math.isinf(time_scale):
             raise ValueError(f"time_scale must be a finite number > 0, got {time_scale}")
+        if estimate not in (True, False, "stale", "early"):
+            raise ValueError(f"estimate must be True, False, 'stale' or 'early', got {estimate!r}")
         if not link_ttl_seconds > 0:
             raise ValueError(f"link_ttl_seconds must be > 0, got {link_ttl_seconds}")
         self._api_key = api_key if api_key is not None else "sim-" + secrets.token_hex(16)

@@ -15,10 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["GatewayState", "Outcome", "Snapshot", "Task", "TaskStore", "Timing"]
+__all__ = ["EstimateMode", "GatewayState", "Outcome", "Snapshot", "Task", "TaskStore", "Timing"]
 
 GatewayState = Literal["pending", "processing", "completed", "failed"]
 Outcome = Literal["completed", "failed", "stall"]
+#: How a simulated gateway reports ``estimate_wait_seconds``: ``True`` the virtual seconds left,
+#: ``False`` null; two wrong gateways that think a job lasts `WRONG_ESTIMATE_SHARE` of its
+#: length: ``"stale"`` repeats that guess on every reply, ``"early"`` counts it down to 0 and
+#: then says 0 until the job ends.
+EstimateMode = bool | Literal["stale", "early"]
+#: The share of a job's length the wrong gateways think it lasts (a 15 s guess for 20 s).
+WRONG_ESTIMATE_SHARE = 0.75
 
 DEFAULT_FAILURE_REASON = "Contains blacklisted words"
 _EPSILON = 1e-6

@@ -33,3 +33,14 @@ def test_the_agents_benchmark_runs_small(tmp_path: Path) -> None:
     assert f"one job = {agents.JOB_SECONDS:.0f} s" in text
     assert "Many agents in one event loop" in text
     assert "default executor (baseline)" in text
+
+
+def test_the_waiting_benchmark_gives_the_same_numbers_on_every_run() -> None:
+    # The virtual clock: no sleeping, no machine noise, a fixed seed.
+    from bench import waiting
+
+    lengths = waiting.jobs(50)
+    first, second = waiting.virtual_run(lengths), waiting.virtual_run(lengths)
+    assert first == second
+    assert first["wait, accurate"].gets < first["fixed 5 s (AceDataCloud CLI)"].gets
+    assert first["wait, stale"].share < first["`wait` before, stale"].share

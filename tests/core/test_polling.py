@@ -34,13 +34,58 @@ def test_estimate_sets_the_first_poll_and_is_capped() -> None:
     assert PollSchedule(NO_JITTER).next_delay(task("pending", 10_000)) == 300
 
 
-def test_after_the_estimate_runs_out_polls_start_again_at_the_floor() -> None:
+def test_an_estimate_run_down_to_zero_makes_the_task_overdue() -> None:
+    # Counted down to 0 while the task still runs: gaps are 10 % of the time waited.
     schedule = PollSchedule(NO_JITTER)
     assert schedule.next_delay(task(estimate=60)) == 60
-    assert schedule.next_delay(task(estimate=0)) == NO_JITTER.min_interval
-    assert schedule.next_delay(task(estimate=0)) == pytest.approx(
-        NO_JITTER.min_interval * NO_JITTER.growth
-    )
+    assert schedule.next_delay(task(estimate=0)) == pytest.approx(6.0)
+    assert schedule.overdue
+    assert schedule.next_delay(task(estimate=0)) == pytest.approx(6.6)
+
+
+def _notice(gateway: str, length: float, policy: PollPolicy = NO_JITTER) -> tuple[int, float]:
+    """(polls, delay) of the schedule on a job of `length` s, slept exactly as told."""
+    schedule, clock, polls = PollSchedule(policy, random.Random(3)), 0.0, 0
+    seen = task(estimate=15 if gateway == "stale" else length / 2)
+    while True:
+        clock += schedule.next_delay(seen, elapsed=clock)
+        polls += 1
+        if clock >= length:
+            return polls, clock - length
+        estimate = {"stale": 15, "run out": max(0.0, length / 2 - clock)}[gateway]
+        seen = task(estimate=estimate)
+
+
+def test_a_repeated_estimate_does_not_double_the_notice_delay() -> None:
+    # The issue's case: a gateway says 15 s on every poll of a 20 s task. Trusting it again
+    # noticed the end at 30 s; overdue gaps of 10 % of the time waited notice it at 21.7 s.
+    polls, delay = _notice("stale", 20)
+    assert delay <= 0.1 * 20
+    assert polls <= 5
+
+
+@pytest.mark.parametrize("gateway", ["stale", "run out"])
+@pytest.mark.parametrize("length", [20, 45, 90, 180, 400, 600])
+def test_overdue_notice_delay_stays_near_five_percent(gateway: str, length: float) -> None:
+    polls, delay = _notice(gateway, length)
+    assert delay <= max(0.1 * length, 2.0)  # one gap at most, never more than 10 %
+    # About the polls of a fixed 5 s loop for short jobs (the 2 s floor), far fewer for long.
+    assert polls <= length / 5 + 3
+
+
+def test_a_revised_estimate_before_its_end_is_trusted() -> None:
+    # An error or an early wake-up before the predicted end is not "overdue".
+    schedule = PollSchedule(NO_JITTER)
+    assert schedule.next_delay(task(estimate=100), elapsed=0) == 100
+    assert schedule.next_delay(task(estimate=70), elapsed=30) == 70
+    assert not schedule.overdue
+
+
+def test_elapsed_follows_the_callers_clock_and_scale() -> None:
+    schedule = PollSchedule(NO_JITTER.scaled(0.01))
+    assert schedule.next_delay(task(estimate=50), elapsed=0) == pytest.approx(0.5)
+    # 2 real s at scale 0.01 are 200 policy seconds: overdue, gap 10 % = 20 s = 0.2 real s.
+    assert schedule.next_delay(task(estimate=50), elapsed=2.0) == pytest.approx(0.2)
 
 
 def test_completed_without_url_polls_at_the_floor() -> None:
@@ -91,6 +136,8 @@ def test_fewer_polls_than_a_fixed_five_second_poll_for_a_three_minute_job() -> N
         {"growth": 0.5},
         {"jitter": 1.0},
         {"time_scale": 0},
+        {"overdue_share": 0},
+        {"overdue_share": 1.5},
     ],
 )
 def test_invalid_policies_are_refused(kwargs: dict[str, float]) -> None:

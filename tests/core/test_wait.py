@@ -50,6 +50,29 @@ def test_first_poll_follows_the_estimate(make_client: MakeClient) -> None:
         assert elapsed < 2.0 + 0.5  # noticed promptly
 
 
+@pytest.mark.parametrize("estimate", ["stale", "early"])
+def test_a_task_outliving_its_estimate_is_noticed_soon(
+    make_client: MakeClient, estimate: str
+) -> None:
+    # A 20 s job (at 0.1 real s per second) whose gateway says 15 s on every reply ("stale")
+    # or counts 15 s down to 0 ("early"). Trusting the repeated 15 s noticed the end at 30 s;
+    # polling an overdue task at 10 % of the time waited notices it at about 21 s.
+    scale = 0.1
+    with LumaSimulator(
+        queue_seconds=2,
+        run_seconds=18,
+        time_scale=scale,
+        estimate=estimate,  # type: ignore[arg-type]
+    ) as sim:
+        client = make_client(sim, poll_policy=PollPolicy(jitter=0).scaled(scale))
+        created = client.create("overdue")
+        assert created.estimate_wait_seconds == 15
+        client.wait(created, timeout=60 * scale)
+        noticed = (time.monotonic() - sim.requests[0].time) / scale
+        assert noticed < 25  # virtual seconds: 30 before the fix
+        assert sim.count("query") <= 5
+
+
 def test_without_estimate_it_still_finishes(make_client: MakeClient) -> None:
     with LumaSimulator(estimate=False) as sim:
         client = make_client(sim)

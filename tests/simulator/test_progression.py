@@ -162,3 +162,28 @@ def test_unknown_states_and_ids_are_rejected(sim: LumaSimulator) -> None:
 def test_bad_timings_are_rejected(options: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         LumaSimulator(**options)
+
+
+def test_a_stale_estimate_repeats_a_short_guess(make_sim, make_gateway) -> None:
+    sim = make_sim(queue_seconds=10, run_seconds=30, time_scale=0.02, estimate="stale")
+    gateway = make_gateway(sim)
+    seen = observe_states(gateway, gateway.create()["id"])
+    assert {est for state, est in seen if state != "completed"} == {30}  # 3/4 of 40 s
+    assert seen[-1] == ("completed", None)
+
+
+def test_an_early_estimate_counts_down_to_zero_before_the_end(make_sim, make_gateway) -> None:
+    sim = make_sim(queue_seconds=10, run_seconds=30, time_scale=0.02, estimate="early")
+    gateway = make_gateway(sim)
+    created = gateway.create()
+    assert created["estimate_wait_seconds"] == 30
+    seen = observe_states(gateway, created["id"])
+    estimates = [est for state, est in seen if state != "completed"]
+    assert estimates == sorted(estimates, reverse=True)
+    assert estimates[-1] == 0
+    assert ("processing", 0) in seen  # still running at 0
+
+
+def test_an_unknown_estimate_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="estimate must be"):
+        LumaSimulator(estimate="sometimes")  # type: ignore[arg-type]
