@@ -67,6 +67,26 @@ _MAX_OPTION_CHARS = 300
 JobStatus = Literal["sending", "created", "ambiguous", "refused", "dismissed"]
 
 
+def absolute_destination(dest: str | os.PathLike[str]) -> str:
+    """`dest` as an absolute path, keeping a trailing slash (it means "this folder").
+
+    A relative destination is relative to the folder the process ran in: `resume` from another
+    folder must still save where the video was headed.
+
+    Example:
+        ```python
+        import os
+        from luma_tools._journal import absolute_destination
+
+        assert absolute_destination("clips/") == os.path.join(os.getcwd(), "clips") + os.sep
+        ```
+    """
+    text = os.fspath(dest)
+    folder = text.endswith(("/", os.sep))
+    absolute = str(Path(text).expanduser().absolute())
+    return absolute + os.sep if folder and not absolute.endswith(os.sep) else absolute
+
+
 class JournalStore(Protocol):
     """The storage a `Journal` needs: a narrow interface, so a shared store (Postgres, for
     several machines) can replace the local SQLite file."""
@@ -357,7 +377,7 @@ class Journal:
             "options": json.dumps(_summarise(options, redact), ensure_ascii=False),
             "digest": hashlib.sha256(canonical.encode()).hexdigest(),
             "extends": extends,
-            "dest": os.fspath(dest) if dest is not None else None,
+            "dest": absolute_destination(dest) if dest is not None else None,
             "status": "sending",
             "run": run,
             "item_key": key,
@@ -432,7 +452,7 @@ class Journal:
     def headed(self, task_id: str, dest: str | os.PathLike[str]) -> None:
         """Where the task's video is going (when it was not known at create time)."""
         self.store.update(
-            {"dest": os.fspath(dest), "updated_at": time.time()}, None, task_id=task_id
+            {"dest": absolute_destination(dest), "updated_at": time.time()}, None, task_id=task_id
         )
 
     def saving(self, task_id: str, path: Path, size: int, sha256: str) -> None:

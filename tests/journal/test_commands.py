@@ -173,6 +173,28 @@ def test_a_killed_generate_is_finished_by_resume(
     )
 
 
+def test_resume_from_another_folder_saves_where_the_video_was_headed(
+    slow_sim: LumaSimulator, home: Path, tmp_path: Path
+) -> None:
+    process = start(slow_sim, home, "generate", "a moving fox", "-o", "out/fox.mp4", cwd=tmp_path)
+    journal = Journal(home / "journal.sqlite3")
+    deadline = time.monotonic() + 30
+    while not any(job.task_id for job in journal.jobs()):  # the create has been answered
+        assert time.monotonic() < deadline, "the create was never recorded"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    (job,) = journal.jobs()
+    assert job.dest == str(tmp_path / "out" / "fox.mp4")  # absolute: the CLI ran in tmp_path
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resumed = cli(slow_sim, home, "resume", cwd=elsewhere)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "out" / "fox.mp4").stat().st_size == slow_sim.video_size
+    assert list(elsewhere.iterdir()) == []
+    assert slow_sim.count("create") == 1
+
+
 def write_prompts(path: Path, count: int) -> list[str]:
     prompts = [f"prompt number {i}" for i in range(count)]
     path.write_text("\n".join(prompts) + "\n")
