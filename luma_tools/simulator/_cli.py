@@ -109,10 +109,17 @@ def add_arguments(parser: argparse.ArgumentParser, *, standalone: bool) -> None:
         metavar="FACTOR",
         help="real seconds per simulated second (default: 1; 0.1 runs ten times faster)",
     )
-    parser.add_argument(
+    estimate = parser.add_mutually_exclusive_group()
+    estimate.add_argument(
         "--no-estimate",
         action="store_true",
         help="report estimate_wait_seconds as null, like most gateways",
+    )
+    estimate.add_argument(
+        "--wrong-estimate",
+        choices=["stale", "early"],
+        help="report a too short estimate: repeated on every reply (stale), or counted down "
+        "to 0 before the task ends (early)",
     )
     if standalone:
         parser.add_argument(
@@ -177,7 +184,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         port=port,
         queue_seconds=_number(args, "queue-seconds", minimum=0, inclusive=True),
         run_seconds=_number(args, "run-seconds", minimum=0, inclusive=True),
-        estimate=not args.no_estimate,
+        estimate=args.wrong_estimate or not args.no_estimate,
         time_scale=_number(args, "time-scale", minimum=0, inclusive=False),
     )
     try:

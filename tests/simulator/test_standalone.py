@@ -164,6 +164,38 @@ def test_random_key_time_scale_and_options(entry: str) -> None:
     assert returncode == 0, stderr
 
 
+def test_a_wrong_estimate_can_be_chosen_and_excludes_no_estimate() -> None:
+    proc = start(
+        [
+            *ENTRY_POINTS["luma-tools simulator"],
+            "--port",
+            "0",
+            "--queue-seconds",
+            "4",
+            "--run-seconds",
+            "4",
+        ]
+        + ["--wrong-estimate", "stale"]
+    )
+    try:
+        base_url, key = announced(read_until(proc, ANNOUNCED, timeout=20))
+        task = requests.post(
+            f"{base_url}/luma/generations",
+            json={"user_prompt": "stale"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=5,
+        ).json()
+        assert task["estimate_wait_seconds"] == 6  # 3/4 of 8 s
+    finally:
+        stop(proc, signal.SIGINT)
+    parser = simulator_cli.build_parser()
+    assert parser.parse_args(["--wrong-estimate", "stale"]).wrong_estimate == "stale"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--wrong-estimate", "stale", "--no-estimate"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--wrong-estimate", "sometimes"])
+
+
 def test_both_names_share_flags_and_defaults() -> None:
     standalone = simulator_cli.build_parser().parse_args([])
     subcommand = build_parser().parse_args(["simulator"])
