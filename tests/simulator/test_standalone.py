@@ -165,18 +165,8 @@ def test_random_key_time_scale_and_options(entry: str) -> None:
 
 
 def test_a_wrong_estimate_can_be_chosen_and_excludes_no_estimate() -> None:
-    proc = start(
-        [
-            *ENTRY_POINTS["luma-tools simulator"],
-            "--port",
-            "0",
-            "--queue-seconds",
-            "4",
-            "--run-seconds",
-            "4",
-        ]
-        + ["--wrong-estimate", "stale"]
-    )
+    flags = ["--port", "0", "--queue-seconds", "4", "--run-seconds", "4"]
+    proc = start([*ENTRY_POINTS["luma-tools simulator"], *flags, "--wrong-estimate", "stale"])
     try:
         base_url, key = announced(read_until(proc, ANNOUNCED, timeout=20))
         task = requests.post(
