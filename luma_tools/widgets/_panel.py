@@ -409,6 +409,8 @@ class TaskPanel(anywidget.AnyWidget):
             self.start()
         elif kind == "download":
             self.download()
+        elif kind == "expired":  # the preview could not play its link: it may have expired
+            self._tracker.refresh_link()
         elif kind == "dismiss" and self._on_dismiss is not None:
             self._on_dismiss(self)
 

@@ -46,6 +46,10 @@ _OVERDUE_FRACTION = 0.95
 
 #: Errors that following the task again cannot cure: a panel offers no Resume after them.
 #: (An ambiguous create is among them: resuming could only mean sending a paid request twice.)
+#: Signed video links expire; a preview that fails to play asks for a fresh one at most this
+#: often (seconds), so a link that can never play does not become a stream of requests.
+LINK_REFRESH_SECONDS = 30.0
+
 _HOPELESS = (
     AuthenticationError,
     QuotaError,
@@ -342,6 +346,7 @@ class TaskTracker:
         # The ETA: at `_eta_at` seconds into the wait the gateway said `_eta_left` seconds left.
         self._eta_at: float | None = None
         self._eta_left: float | None = None
+        self._link_asked_at: float | None = None
         if isinstance(task, Task):
             self._note_estimate(task)
 
@@ -453,7 +458,46 @@ class TaskTracker:
         self._announce()
         return True
 
+    def refresh_link(self) -> bool:
+        """Ask the gateway for a fresh video link in a background thread (links expire).
+
+        Returns:
+            False (and does nothing) unless the task is completed and no refresh was asked for
+            in the last `LINK_REFRESH_SECONDS`.
+        """
+        with self._changed:
+            task, now = self._task, time.monotonic()
+            recent = (
+                self._link_asked_at is not None and now - self._link_asked_at < LINK_REFRESH_SECONDS
+            )
+            if task is None or self._view.phase != Phase.COMPLETED or recent:
+                return False
+            self._link_asked_at = now
+            thread = threading.Thread(
+                target=self._refresh_link, args=(task.id,), name="luma-panel-link", daemon=True
+            )
+            self._begin(thread)
+        self._announce()
+        return True
+
     # -- threads ----------------------------------------------------------------------------
+
+    def _refresh_link(self, task_id: str) -> None:
+        changes: dict[str, object] = {}
+        try:
+            fresh = self._client.get(task_id)
+            url = fresh.video_url
+            if url is None and fresh.state is TaskState.COMPLETED:
+                url = self._client.download_url(task_id)
+                fresh = fresh.model_copy(update={"video_url": url, "download_url": url})
+            if url is not None:
+                with self._changed:
+                    self._task = fresh
+                changes["video_url"] = url
+        except LumaError:
+            pass  # the preview stays as it is; the task and a saved file are not affected
+        finally:
+            self._end(**changes)
 
     def _is_polling(self) -> bool:
         return any(t.name == "luma-panel-poll" and t.is_alive() for t in self._threads)

@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
+import requests
 from ipywidgets.widgets.widget import _instances as live_widgets
 from panel_messages import press, sent_messages
 
@@ -206,6 +207,35 @@ def test_stop_and_resume_buttons_stop_polling_and_go_on(
     panel.stop()
     assert panel.wait(timeout=10)
     assert panel.view.phase == Phase.STOPPED
+
+
+def test_a_preview_whose_link_expired_gets_a_fresh_one(
+    live_sim: LumaSimulator, live_client: LumaClient, panels: list[TaskPanel], until: Until
+) -> None:
+    task = live_client.wait(live_client.create("a short-lived link"), timeout=10)
+    panel = TaskPanel(live_client, task)
+    panels.append(panel)
+    messages = sent_messages(panel)
+
+    def videos() -> list[str]:
+        return [m["url"] for m in messages if m["kind"] == "video"]
+
+    assert panel.wait(timeout=10)
+    press(panel, "hello")  # the front end asks for the live link
+    until(panel, lambda view: len(videos()) == 1)
+    live_sim.faults.expire_links()  # what time does to a signed link
+    assert requests.get(videos()[0], timeout=5).status_code == 403
+    queries = live_sim.count("query")
+
+    press(panel, "expired")  # what the front end sends when its <video> fails to play
+    assert panel.wait(timeout=10)
+    until(panel, lambda view: len(videos()) == 2)
+    assert requests.get(videos()[1], timeout=5).status_code == 200
+    # Asked again at once (a link that cannot play anywhere): no new request to the gateway.
+    press(panel, "expired")
+    assert panel.wait(timeout=10)
+    assert live_sim.count("query") == queries + 1
+    assert "X-Amz-Signature" not in json.dumps(panel.get_state())  # links stay out of it
 
 
 def test_download_shows_path_and_size_and_leaves_the_preview_alone(

@@ -45,6 +45,7 @@ function render({ model, el }) {
   const $ = (selector) => root.querySelector(selector);
   const show = (node, visible) => { node.hidden = !visible; };
   let videoUrl = null;
+  let askedFor = null; // the link a fresh one was asked for
   let gone = false;
   let pending = null; // the label of a button pressed and not yet answered
 
@@ -62,6 +63,14 @@ function render({ model, el }) {
         video.controls = true;
         video.preload = "metadata";
         video.playsInline = true;
+        // A signed link that fails to play has probably expired: ask the kernel for a fresh
+        // one, once per link (the kernel also limits how often it asks the gateway).
+        video.addEventListener("error", () => {
+          if (videoUrl && askedFor !== videoUrl && !gone) {
+            askedFor = videoUrl;
+            model.send({ kind: "expired" });
+          }
+        });
         preview.textContent = "";
         preview.appendChild(video);
       }
