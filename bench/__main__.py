@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import agents, download, imports, many, overhead, waiting
+from . import agents, batch, download, imports, many, overhead, waiting
 from ._common import ROOT, Section, machine, table
 
 BENCHES: dict[str, Callable[[bool], Section]] = {
@@ -24,6 +24,7 @@ BENCHES: dict[str, Callable[[bool], Section]] = {
     "waiting": waiting.run,
     "download": download.run,
     "many": many.run,
+    "batch": batch.run,
     "agents": agents.run,
     "imports": imports.run,
 }
