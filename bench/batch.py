@@ -29,6 +29,8 @@ from ._common import Row, Section, mib, run_child
 JOB_SECONDS = 180.0  # virtual: a 3 minute job
 TIME_SCALE = 0.005  # ... run in 0.9 s
 JOURNAL_WRITES = 2000  # state changes timed on a fresh journal (full run)
+FULL = (10_000, 100)  # prompts, concurrency
+QUICK = (200, 20)
 
 
 def _scratch(stack: ExitStack, name: str) -> Path:
@@ -97,7 +99,7 @@ def _fmt_writes(figures: dict[str, Any]) -> str:
 
 
 def run(quick: bool = False) -> Section:
-    jobs, concurrency = (200, 20) if quick else (10_000, 100)
+    jobs, concurrency = QUICK if quick else FULL
     with ExitStack() as stack:
         work = _scratch(stack, "luma-bench-batch-")
         file = work / "prompts.txt"
