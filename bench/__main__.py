@@ -1,6 +1,6 @@
 """Run the benchmarks and write `docs/benchmarks.md`.
 
-    python -m bench                      # everything (about 3 minutes); writes docs/benchmarks.md
+    python -m bench                      # everything (about 5 minutes); writes docs/benchmarks.md
     python -m bench --only download      # some of them (names: see --help)
     python -m bench --quick --out -      # reduced sizes, to stdout (a smoke run)
 
