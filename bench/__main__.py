@@ -1,6 +1,6 @@
 """Run the benchmarks and write `docs/benchmarks.md`.
 
-    python -m bench                      # everything (about 3 minutes); writes docs/benchmarks.md
+    python -m bench                      # everything (about 5 minutes); writes docs/benchmarks.md
     python -m bench --only download      # some of them (names: see --help)
     python -m bench --quick --out -      # reduced sizes, to stdout (a smoke run)
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import agents, download, imports, many, overhead, waiting
+from . import agents, batch, download, imports, many, overhead, waiting
 from ._common import ROOT, Section, machine, table
 
 BENCHES: dict[str, Callable[[bool], Section]] = {
@@ -24,6 +24,7 @@ BENCHES: dict[str, Callable[[bool], Section]] = {
     "waiting": waiting.run,
     "download": download.run,
     "many": many.run,
+    "batch": batch.run,
     "agents": agents.run,
     "imports": imports.run,
 }

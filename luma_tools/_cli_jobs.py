@@ -213,6 +213,9 @@ class _BatchDisplay:
         self.quiet = quiet
         self.started = time.monotonic()
         self._outcomes: dict[str, str] = {}
+        # Kept up to date change by change: counting every outcome again on each change made
+        # a batch of 10,000 spend seconds in here, holding the lock the workers wait for.
+        self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._last_line = 0.0
         self._bar: Any = None
@@ -223,8 +226,14 @@ class _BatchDisplay:
 
     def changed(self, result: ItemResult) -> None:
         with self._lock:
+            previous = self._outcomes.get(result.item.key)
+            if previous is not None:
+                self._counts[previous] -= 1
+                if not self._counts[previous]:
+                    del self._counts[previous]
             self._outcomes[result.item.key] = result.outcome
-            counts = Counter(self._outcomes.values())
+            self._counts[result.outcome] += 1
+            counts = self._counts
             done = sum(n for word, n in counts.items() if word in self._FINAL)
             text = " · ".join(f"{word} {n}" for word, n in sorted(counts.items()))
             if self._bar is not None:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._download import describe_os_error
+from ._download import FolderSweep, describe_os_error
 from ._exceptions import DestinationError, DestinationExistsError, InvalidInputError
 from ._ids import check_task_id
 from ._text import clean_text
@@ -31,6 +31,7 @@ __all__ = [
 MAX_FILE_NAME_BYTES = 255
 _PROBE_PREFIX = ".luma-tools-probe-"
 _STALE_PROBE_SECONDS = 60
+_PROBES = FolderSweep(f"{_PROBE_PREFIX}*", every=_STALE_PROBE_SECONDS)
 
 
 def check_file_name(field: str, name: str) -> str:
@@ -144,7 +145,7 @@ def check_destination(dest: str | os.PathLike[str], *, overwrite: bool = False) 
 def _remove_stale_probes(folder: Path) -> None:
     # A process killed between making and removing its probe leaves it behind.
     cutoff = time.time() - _STALE_PROBE_SECONDS
-    for probe in folder.glob(f"{_PROBE_PREFIX}*"):
+    for probe in _PROBES.listing(folder):
         with contextlib.suppress(OSError):
             if probe.stat().st_mtime < cutoff:
                 probe.unlink()

@@ -10,7 +10,15 @@ from bench.__main__ import BENCHES, main
 
 
 def test_benchmarks_import_and_the_quick_ones_run(tmp_path: Path) -> None:
-    assert set(BENCHES) == {"overhead", "waiting", "download", "many", "agents", "imports"}
+    assert set(BENCHES) == {
+        "overhead",
+        "waiting",
+        "download",
+        "many",
+        "batch",
+        "agents",
+        "imports",
+    }
     out = tmp_path / "bench.md"
     assert main(["--quick", "--only", "imports,download", "--out", str(out)]) == 0
     text = out.read_text()
@@ -44,3 +52,18 @@ def test_the_waiting_benchmark_gives_the_same_numbers_on_every_run() -> None:
     assert first == second
     assert first["wait, accurate"].gets < first["fixed 5 s (AceDataCloud CLI)"].gets
     assert first["wait, stale"].share < first["`wait` before, stale"].share
+
+
+def test_the_batch_benchmark_runs_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import batch
+
+    # Smaller and faster than even --quick: this checks the plumbing, not the figures.
+    monkeypatch.setattr(batch, "QUICK", (12, 4))
+    monkeypatch.setattr(batch, "TIME_SCALE", 0.002)
+    out = tmp_path / "batch.md"
+    assert main(["--quick", "--only", "batch", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "Batch (12 prompts, luma-tools batch --concurrency 4)" in text
+    assert "| creates sent | 12 | exactly 12 | ✅ |" in text
+    assert "| videos saved | 12 | 12 | ✅ |" in text
+    assert "0 creates" in text.split("the same command again (resume) |", 1)[1].split("|")[0]

@@ -167,3 +167,39 @@ def test_an_unfinished_task_leaves_no_folder_behind(
     with pytest.raises(TaskNotReadyError):
         client.download(task_id, f"{tmp_path}/other/")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parts_a_killed_process_left_are_removed_but_not_those_of_other_files(
+    client: LumaClient, tmp_path: Path
+) -> None:
+    task = client.wait(client.create("left behind"), timeout=10)
+    (tmp_path / ".out.mp4.k1ll3d00.part").write_bytes(b"half a video")
+    (tmp_path / ".other.mp4.k1ll3d00.part").write_bytes(b"another download's")
+    # A live download to a longer name shares the prefix but holds a lock of its own.
+    (tmp_path / ".out.mp4.mp4.l1ve0000.part").write_bytes(b"still being written")
+    client.download(task, tmp_path / "out.mp4")
+    assert leftovers(tmp_path) == [
+        ".other.mp4.k1ll3d00.part",
+        ".out.mp4.mp4.l1ve0000.part",
+        "out.mp4",
+    ]
+
+
+def test_a_folder_is_listed_for_leftovers_once_a_minute_not_per_download(
+    client: LumaClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed: list[Path] = []
+    original = Path.glob
+
+    def counting_glob(self: Path, pattern: str) -> object:
+        listed.append(self)
+        return original(self, pattern)
+
+    monkeypatch.setattr(Path, "glob", counting_glob)
+    for n in range(5):
+        task = client.wait(client.create(f"video {n}"), timeout=10)
+        client.download(task, tmp_path / f"{n}.mp4")
+    assert len(leftovers(tmp_path)) == 5
+    # Once for partial downloads and once for write probes; a batch of 10,000 used to read its
+    # folder twice per video.
+    assert listed.count(tmp_path) == 2
