@@ -9,6 +9,13 @@ import pytest
 from bench.__main__ import BENCHES, main
 
 
+def quick_run(tmp_path: Path, names: str) -> str:
+    """The page a quick run of the benchmarks `names` (comma-separated) writes."""
+    out = tmp_path / "bench.md"
+    assert main(["--quick", "--only", names, "--out", str(out)]) == 0
+    return out.read_text()
+
+
 def test_benchmarks_import_and_the_quick_ones_run(tmp_path: Path) -> None:
     assert set(BENCHES) == {
         "overhead",
@@ -19,9 +26,7 @@ def test_benchmarks_import_and_the_quick_ones_run(tmp_path: Path) -> None:
         "agents",
         "imports",
     }
-    out = tmp_path / "bench.md"
-    assert main(["--quick", "--only", "imports,download", "--out", str(out)]) == 0
-    text = out.read_text()
+    text = quick_run(tmp_path, "imports,download")
     assert "## Summary" in text
     assert "Download (32 MiB)" in text
     assert "heavy modules imported | none" in text
@@ -35,9 +40,7 @@ def test_unknown_benchmark_names_are_refused() -> None:
 def test_the_agents_benchmark_runs_small(tmp_path: Path) -> None:
     from bench import agents
 
-    out = tmp_path / "agents.md"
-    assert main(["--quick", "--only", "agents", "--out", str(out)]) == 0
-    text = out.read_text()
+    text = quick_run(tmp_path, "agents")
     assert f"one job = {agents.JOB_SECONDS:.0f} s" in text
     assert "Many agents in one event loop" in text
     assert "default executor (baseline)" in text
@@ -60,9 +63,7 @@ def test_the_batch_benchmark_runs_small(tmp_path: Path, monkeypatch: pytest.Monk
     # Smaller and faster than even --quick: this checks the plumbing, not the figures.
     monkeypatch.setattr(batch, "QUICK", (12, 4))
     monkeypatch.setattr(batch, "TIME_SCALE", 0.002)
-    out = tmp_path / "batch.md"
-    assert main(["--quick", "--only", "batch", "--out", str(out)]) == 0
-    text = out.read_text()
+    text = quick_run(tmp_path, "batch")
     assert "Batch (12 prompts, luma-tools batch --concurrency 4)" in text
     assert "| creates sent | 12 | exactly 12 | ✅ |" in text
     assert "| videos saved | 12 | 12 | ✅ |" in text
