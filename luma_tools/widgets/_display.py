@@ -13,6 +13,7 @@ While the widget is live its style sheet hides the text output, so nothing shows
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,9 @@ class SavedText:
         self._text = text
         self._handles: list[Any] = []
         self._shown: str | None = None
+        # The studio's text is refreshed from every panel's render thread: without the lock a
+        # thread holding an older text could replace a newer one last.
+        self._lock = threading.Lock()
 
     def show(self) -> None:
         """Display the widget and its text (what `_ipython_display_` does)."""
@@ -66,18 +70,20 @@ class SavedText:
         data, metadata = self._widget_bundle()
         data.pop("text/plain", None)  # the text output below says it, and stays current
         display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
-        self._shown = self._text()
-        handle = display(text_bundle(self._shown), raw=True, display_id=True)  # type: ignore[no-untyped-call]
-        if handle is not None:
-            self._handles.append(handle)
+        with self._lock:
+            self._shown = self._text()
+            handle = display(text_bundle(self._shown), raw=True, display_id=True)  # type: ignore[no-untyped-call]
+            if handle is not None:
+                self._handles.append(handle)
 
     def refresh(self) -> None:
         """Replace the saved text of every output showing the widget, if it changed."""
-        if not self._handles:
-            return
-        text = self._text()
-        if text == self._shown:
-            return
-        self._shown = text
-        for handle in self._handles:
-            handle.update(text_bundle(text), raw=True)
+        with self._lock:
+            if not self._handles:
+                return
+            text = self._text()
+            if text == self._shown:
+                return
+            self._shown = text
+            for handle in self._handles:
+                handle.update(text_bundle(text), raw=True)

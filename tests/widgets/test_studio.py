@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,3 +239,41 @@ def test_the_studio_lists_the_journals_recent_jobs_and_follows_one_again(
         assert studio.recent.options == ()  # the followed task left the list
     finally:
         studio.close()
+
+
+def test_the_saved_text_is_never_replaced_by_an_older_one() -> None:
+    # Every panel's render thread refreshes the studio's text. A thread that computed its text
+    # first but writes it last must not leave the older text as the one saved.
+    from luma_tools.widgets._display import SavedText
+
+    class Handle:
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        def update(self, bundle: dict[str, str], raw: bool) -> None:
+            self.texts.append(bundle["text/plain"])
+
+    entered, release = threading.Event(), threading.Event()
+    states = iter(["older", "newer"])
+
+    def text() -> str:
+        value = next(states)
+        if value == "older":
+            entered.set()
+            assert release.wait(10)
+        return value
+
+    saved = SavedText(lambda: ({}, {}), text)
+    handle = Handle()
+    saved._handles.append(handle)
+    saved._shown = "first"
+    first = threading.Thread(target=saved.refresh)
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=saved.refresh)
+    second.start()
+    second.join(0.3)  # without the lock it would write "newer" now, before "older"
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert handle.texts[-1] == "newer"
