@@ -8,6 +8,7 @@ and the medians compared.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -24,15 +25,17 @@ API_KEY = "sim-bench-overhead"
 
 
 def _start_simulator() -> tuple[subprocess.Popen[str], str]:
+    # A free port: the default one may be taken by a simulator someone is trying out.
+    command = ["-m", "luma_tools.simulator", "--api-key", API_KEY, "--port", "0", "--json"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "luma_tools.simulator", "--api-key", API_KEY],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+        [sys.executable, *command], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
     assert process.stdout is not None
-    line = process.stdout.readline()  # "Luma simulator listening on http://...  api key: ..."
-    base_url = line.split(" on ", 1)[1].split()[0]
+    line = process.stdout.readline()
+    if not line.startswith("{"):
+        process.kill()
+        raise RuntimeError(f"the simulator did not start: {line!r}")
+    base_url = str(json.loads(line)["base_url"])
     return process, base_url
 
 
