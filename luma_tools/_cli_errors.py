@@ -136,13 +136,22 @@ def follow_command(task_id: str) -> str:
     return command("wait", task_id)
 
 
+def resume_command(task_id: str) -> str:
+    """The command that waits for a journaled task and saves it where it was headed."""
+    return command("resume", task_id)
+
+
 def download_command(task_id: str, output: str | None) -> str:
     """The command that downloads a completed task's video."""
     return command("download", task_id, *(("-o", output) if output else ()))
 
 
 def describe(
-    exc: errors.LumaError, *, output: str | None = None, completed: bool = False
+    exc: errors.LumaError,
+    *,
+    output: str | None = None,
+    completed: bool = False,
+    resumable: bool = False,
 ) -> CliFailure:
     """`exc` as a CLI user should read it.
 
@@ -150,6 +159,7 @@ def describe(
         exc: The error.
         output: The `-o` path of the command, for the hint that re-downloads.
         completed: The task had completed (so a failure was the download's, not the task's).
+        resumable: The journal knows where the video was headed (`resume` saves it there).
     """
     task_id = exc.task_id
     message = exc.message
@@ -166,7 +176,12 @@ def describe(
             f"task log, then: {command('jobs', 'attach', job)} TASK_ID"
         )
     elif isinstance(exc, errors.WaitTimeoutError | errors.WaitCancelledError) and task_id:
-        hint = f"It keeps running on the gateway; follow it again with: {follow_command(task_id)}"
+        hint = (
+            f"It keeps running on the gateway; to wait for it and save the video: "
+            f"{resume_command(task_id)}"
+            if resumable
+            else f"It keeps running on the gateway; follow it again with: {follow_command(task_id)}"
+        )
     elif isinstance(exc, errors.TaskNotReadyError) and task_id:
         hint = f"Wait for it ({follow_command(task_id)}), then download it"
     elif completed and task_id and not isinstance(exc, errors.TaskFailedError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ._batch import BatchReport, BatchRunner, ItemResult, read_batch_file
-from ._cli_errors import EXIT_CODES, CliError, command, describe, follow_command
+from ._cli_errors import EXIT_CODES, CliError, command, describe
 from ._client import LumaClient
 from ._exceptions import InvalidInputError, LumaError, TaskFailedError, WaitTimeoutError
 from ._journal import Job, Journal, default_journal
@@ -121,15 +121,20 @@ def _resume_one(client: LumaClient, job: Job, timeout: float) -> tuple[str, str]
     """(outcome, detail) of finishing one job: wait, then download to where it was headed."""
     assert job.task_id is not None
     dest = job.dest or f"{job.task_id}.mp4"
+    if job.gateway != client.base_url:
+        # Its id means nothing to another gateway (and would go there with this key).
+        return "other gateway", f"made on {job.gateway}: set LUMA_BASE_URL to it to resume it"
+    completed = False
     try:
         task = client.wait(job.task_id, timeout=timeout)
+        completed = True
         path = client.download(task, dest, overwrite=False)
     except TaskFailedError as exc:
         return "failed", exc.failure_reason or "no reason given"
     except WaitTimeoutError as exc:
-        return "running", f"{exc.message}; later: {follow_command(job.task_id)}"
+        return "running", f"{exc.message}; later: {command('resume', job.task_id)}"
     except LumaError as exc:
-        return "error", describe(exc, output=dest, completed=True).message
+        return "error", describe(exc, output=dest, completed=completed).message
     return "saved", str(path)
 
 
@@ -183,7 +188,8 @@ def cmd_resume(args: argparse.Namespace, out: _Out, make_client: Callable[[], Lu
     if counts["ambiguous"]:
         out.note(
             "Ambiguous jobs are never sent again: find each in your gateway's task log and run "
-            f"{command('jobs', 'attach')} JOB TASK_ID (or dismiss JOB)."
+            f"{command('jobs', 'attach')} JOB TASK_ID, or {command('jobs', 'dismiss')} JOB if "
+            "it is not there."
         )
     _exit_for(counts)
 
@@ -193,7 +199,7 @@ def _exit_for(counts: Counter[str]) -> None:
         raise CliError("some jobs are ambiguous", EXIT_CODES["ambiguous"])
     if counts["failed"]:
         raise CliError("some tasks failed", EXIT_CODES["task_failed"])
-    if counts["error"] or counts["not created"]:
+    if counts["error"] or counts["not created"] or counts["other gateway"]:
         raise CliError("some items could not be finished", EXIT_CODES["error"])
     if counts["running"] or counts["busy"]:
         raise CliError("some tasks are still running", EXIT_CODES["timeout"])

@@ -506,8 +506,18 @@ class Journal:
         return self._job_or_fail(number)
 
     def dismiss(self, number: int) -> Job:
-        """Set a job aside (an ambiguous one you checked was never created, say)."""
-        self._job_or_fail(number)
+        """Set a job aside (an ambiguous one you checked was never created, say).
+
+        Raises:
+            InvalidInputError: No such job, or it is finished (there is nothing to set aside).
+        """
+        job = self._job_or_fail(number)
+        if not (job.is_ambiguous or job.is_unfinished):
+            raise InvalidInputError(
+                "job",
+                f"job {number} is {job.label}: only an ambiguous or unfinished job is dismissed",
+                hint="See which with: luma-tools jobs --ambiguous (or --unfinished)",
+            )
         now = time.time()
         self.store.update(
             {"status": "dismissed", "updated_at": now}, (now, "dismissed", None), number=number

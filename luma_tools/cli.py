@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 from . import _exceptions as errors
-from ._cli_errors import EXIT_CODES, CliError, describe, download_command, follow_command
+from ._cli_errors import (
+    EXIT_CODES,
+    CliError,
+    describe,
+    download_command,
+    follow_command,
+    resume_command,
+)
 from ._cli_jobs import register as register_journal_commands
 from ._client import GenerationOptions, LumaClient
 from ._models import ASPECT_RATIOS, Task
@@ -298,9 +305,14 @@ def cmd_status(args: argparse.Namespace, out: Output) -> None:
     out.result(_task_text(task), task.summary())
 
 
-def _interrupted(task: Task, output: str | None = None) -> CliError:
+def _interrupted(task: Task, output: str | None = None, *, resumable: bool = False) -> CliError:
     if task.is_finished and task.state.value == "completed":
         step = f"the video is ready: {download_command(task.id, output)}"
+    elif resumable:
+        step = (
+            "it keeps running on the gateway; to wait for it and save the video: "
+            f"{resume_command(task.id)}"
+        )
     else:
         step = f"it keeps running on the gateway; follow it with: {follow_command(task.id)}"
     return CliError(
@@ -354,6 +366,7 @@ def _generate(
     timeout: float,
 ) -> None:
     seen: list[Task] = []  # remembers the task in case of Ctrl-C or a failed download
+    resumable = client.journal is not None  # it records where the video is headed
 
     def on_update(task: Task) -> None:
         seen.append(task)
@@ -377,10 +390,12 @@ def _generate(
         except KeyboardInterrupt:
             if not seen:
                 raise
-            raise _interrupted(seen[-1], args.output) from None
+            raise _interrupted(seen[-1], args.output, resumable=resumable) from None
         except errors.LumaError as exc:
             completed = bool(seen) and seen[-1].state.value == "completed"
-            raise _Described(exc, output=args.output, completed=completed) from None
+            raise _Described(
+                exc, output=args.output, completed=completed, resumable=resumable
+            ) from None
     out.result(
         f"Saved {path} ({_size(path)}) from task {task.id}",
         {"task": task.summary(), "path": str(path), "bytes": path.stat().st_size},
@@ -409,23 +424,37 @@ def _load_simulator() -> Any:
 
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> None:
+    from ._invocation import cli_command
+
     simulator = _load_simulator()
     with simulator(queue_seconds=1.0, run_seconds=3.0) as sim:
         out.note(f"Embedded gateway simulator running at {sim.base_url} (offline, no cost)")
         out.note(f'Generating "{args.prompt}"')
         # The simulator runs a job in seconds, so poll ten times as often as for a real one.
-        with LumaClient(sim.api_key, sim.base_url, poll_policy=PollPolicy().scaled(0.1)) as client:
-            _generate(
-                client,
-                args,
-                out,
-                args.prompt,
-                GenerationOptions(aspect_ratio="16:9"),
-                overwrite=True,
-                timeout=60,
-            )
-    from ._invocation import cli_command
-
+        # No journal: the demo's task lives and dies with its simulator, so it must not sit in
+        # the user's journal as a job that `resume` would look for on their real gateway.
+        with LumaClient(
+            sim.api_key, sim.base_url, poll_policy=PollPolicy().scaled(0.1), journal=False
+        ) as client:
+            try:
+                _generate(
+                    client,
+                    args,
+                    out,
+                    args.prompt,
+                    GenerationOptions(aspect_ratio="16:9"),
+                    overwrite=True,
+                    timeout=60,
+                )
+            except (CliError, KeyboardInterrupt) as exc:
+                if isinstance(exc, CliError) and exc.exit_code != EXIT_CODES["interrupted"]:
+                    raise
+                # Its task cannot be followed: the simulator stops with the demo.
+                raise CliError(
+                    "interrupted. The demo's simulator stopped with it (nothing was billed); "
+                    f"run it again: {cli_command()} demo",
+                    EXIT_CODES["interrupted"],
+                ) from None
     # The command as it will run from here: `luma-tools` is often not on PATH (an inactive venv).
     out.note(
         "Done. Next: set LUMA_BASE_URL and LUMA_API_KEY for your gateway, then run:\n"
@@ -463,11 +492,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], None]] = {
 class _Described(Exception):
     """A `LumaError` with the context the CLI needs to word it (the -o path, the task's state)."""
 
-    def __init__(self, error: errors.LumaError, *, output: str | None, completed: bool) -> None:
+    def __init__(
+        self, error: errors.LumaError, *, output: str | None, completed: bool, resumable: bool
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.output = output
         self.completed = completed
+        self.resumable = resumable
 
 
 def _print_json_error(message: str, code: int, extra: dict[str, Any]) -> None:
@@ -486,9 +518,14 @@ def _fail(out: Output, message: str, code: int, extra: dict[str, Any] | None = N
 
 
 def _fail_with(
-    out: Output, exc: errors.LumaError, *, output: str | None = None, completed: bool = False
+    out: Output,
+    exc: errors.LumaError,
+    *,
+    output: str | None = None,
+    completed: bool = False,
+    resumable: bool = False,
 ) -> NoReturn:
-    failure = describe(exc, output=output, completed=completed)
+    failure = describe(exc, output=output, completed=completed, resumable=resumable)
     _fail(
         out, failure.message, failure.exit_code, {"type": failure.kind, "task_id": failure.task_id}
     )
@@ -514,7 +551,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C with a paid request on the wire: the same words and status as a lost reply.
         _fail_with(out, interrupted.error)
     except _Described as described:
-        _fail_with(out, described.error, output=described.output, completed=described.completed)
+        _fail_with(
+            out,
+            described.error,
+            output=described.output,
+            completed=described.completed,
+            resumable=described.resumable,
+        )
     except errors.LumaError as exc:
         _fail_with(out, exc, output=getattr(args, "output", None))
     except CliError as exc:

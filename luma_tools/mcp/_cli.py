@@ -7,12 +7,14 @@ without the `[mcp]` extra, and the command without it says how to install it.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .._cli_errors import EXIT_CODES, CliError
+from .._extras import missing_extra
 from ._address import is_loopback, parse_http_address
 
 __all__ = ["TOKEN_ENV", "add_arguments", "run"]
@@ -139,8 +141,8 @@ def run(args: argparse.Namespace, out: Any) -> None:
 
         from ._server import build_server
         from ._transports import serve_http, serve_stdio
-    except ImportError:
-        raise _usage("the MCP server needs the mcp extra: pip install 'luma-tools[mcp]'") from None
+    except ImportError as exc:
+        raise _usage(str(missing_extra("mcp", "luma-tools mcp", exc))) from None
     from .._client import LumaClient
     from ..agent import AgentTools
 
@@ -157,12 +159,26 @@ def run(args: argparse.Namespace, out: Any) -> None:
                 anyio.run(serve_stdio, server)
             else:
                 host, port = address
-                anyio.run(lambda: serve_http(server, host, port, token=token, on_ready=_announce))
+                try:
+                    anyio.run(
+                        lambda: serve_http(server, host, port, token=token, on_ready=_announce)
+                    )
+                except OSError as exc:
+                    raise _usage(_listen_error(host, port, exc)) from None
     except KeyboardInterrupt:
         sys.stderr.write("luma-tools mcp: stopped\n")
     finally:
         if simulator is not None:
             simulator.stop()
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    """Why `--http HOST:PORT` cannot listen, and what to pass instead."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"--http: {host}:{port} is in use; pass another port (port 0 picks a free one)"
+    if exc.errno == errno.EACCES:
+        return f"--http: not allowed to listen on port {port}; use a port above 1023"
+    return f"--http: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _announce(url: str) -> None:

@@ -115,8 +115,12 @@ async def serve_http(
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
-    sock.listen(128)  # connections queue from now on, before uvicorn accepts them
+    try:
+        sock.bind((host.strip("[]"), port))
+        sock.listen(128)  # connections queue from now on, before uvicorn accepts them
+    except OSError:
+        sock.close()
+        raise
     bound = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     config = uvicorn.Config(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from luma_tools import Journal
 from luma_tools.cli import EXIT_CODES, main
 from luma_tools.simulator import LumaSimulator
 
@@ -137,8 +138,9 @@ def test_expected_failures_have_their_exit_codes(
     )
     assert code == EXIT_CODES["timeout"]
     assert "luma-tools: error: Task " in err
-    assert "follow it again with: " in err
-    assert " wait " in err.rsplit("follow it again with: ", 1)[1]
+    # The journal knows where the video was headed: `resume ID` waits and saves it there.
+    assert "to wait for it and save the video: " in err
+    assert " resume " in err.rsplit("save the video: ", 1)[1]
 
     env.faults.quota_exhausted()
     code, _, err = run(capsys, "create", "costly")
@@ -197,9 +199,11 @@ def test_demo_as_a_user_runs_it(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "LUMA_API_KEY": ""},
+        env={**os.environ, "LUMA_API_KEY": "", "LUMA_TOOLS_HOME": str(tmp_path / "home")},
     )
     assert result.returncode == 0, result.stderr
+    # The demo's task dies with its simulator: it is not a job of the user's journal.
+    assert Journal(tmp_path / "home" / "journal.sqlite3").jobs() == []
     video = tmp_path / "luma-demo.mp4"
     assert video.read_bytes()[4:8] == b"ftyp"  # a real MP4
     assert f"Saved {video.name}" in result.stdout or "luma-demo.mp4" in result.stdout

@@ -143,6 +143,10 @@ def test_dismiss_sets_a_job_aside(sim: LumaSimulator, home: Path, tmp_path: Path
         json.loads(cli(sim, home, "jobs", "--ambiguous", "--json", cwd=tmp_path).stdout)["jobs"]
         == []
     )
+    again = cli(sim, home, "jobs", "dismiss", str(number), cwd=tmp_path)  # dismissed: finished
+    assert again.returncode == EXIT_CODES["usage"]
+    assert "only an ambiguous or unfinished job" in again.stderr
+    assert "Traceback" not in again.stderr
     bad = cli(sim, home, "jobs", "dismiss", "999", cwd=tmp_path)
     assert bad.returncode == EXIT_CODES["usage"]
     assert "luma-tools jobs" in bad.stderr
@@ -193,6 +197,22 @@ def test_resume_from_another_folder_saves_where_the_video_was_headed(
     assert (tmp_path / "out" / "fox.mp4").stat().st_size == slow_sim.video_size
     assert list(elsewhere.iterdir()) == []
     assert slow_sim.count("create") == 1
+
+
+def test_resume_leaves_a_job_of_another_gateway_alone(
+    sim: LumaSimulator, home: Path, tmp_path: Path
+) -> None:
+    made = cli(sim, home, "create", "a fox elsewhere", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    with LumaSimulator() as other:
+        resumed = cli(other, home, "resume", "--json", cwd=tmp_path)
+        assert other.count("query") == 0  # its id (and the key) never went to the other one
+    assert resumed.returncode == EXIT_CODES["error"]
+    (result,) = json.loads(resumed.stdout)["results"]
+    assert result["outcome"] == "other gateway"
+    assert sim.base_url in result["detail"]
+    assert "LUMA_BASE_URL" in result["detail"]
+    assert cli(sim, home, "resume", cwd=tmp_path).returncode == 0  # on its own gateway
 
 
 def write_prompts(path: Path, count: int) -> list[str]:

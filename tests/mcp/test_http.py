@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -150,3 +151,24 @@ def test_unsafe_or_broken_settings_are_refused_before_serving(
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_port_in_use_is_a_clear_usage_error(mcp_sim: LumaSimulator, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*SERVER, "--http", f"127.0.0.1:{port}"],
+            env=server_env(mcp_sim),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port} is in use" in result.stderr
+    assert "port 0 picks a free one" in result.stderr
+    assert "unexpected" not in result.stderr
+    assert "Traceback" not in result.stderr
