@@ -29,6 +29,11 @@ BENCHES: dict[str, Callable[[bool], Section]] = {
     "imports": imports.run,
 }
 DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
+MACHINE_DEPENDENT = (
+    "every figure measured in real time (per-call overhead, download, many jobs, batch, many "
+    "agents, import, and the waiting benchmark's real-time run). The waiting figures on the "
+    "virtual clock are the same on every machine and every run."
+)
 
 
 def render(sections: list[Section], *, quick: bool, seconds: float) -> str:
@@ -44,6 +49,7 @@ def render(sections: list[Section], *, quick: bool, seconds: float) -> str:
         f"- **Run:** {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {seconds:.0f} s"
         + (" (quick mode: reduced sizes)" if quick else ""),
         f"- **Goals met:** {len(rows) - missed} of {len(rows)}",
+        f"- **Machine-dependent:** {MACHINE_DEPENDENT}",
         "",
         "## Summary",
         "",

@@ -125,6 +125,23 @@ async def test_the_guard_counts_across_sessions(mcp_sim: LumaSimulator) -> None:
         stop(server.process)
 
 
+def refused_server(
+    sim: LumaSimulator, cwd: Path, options: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """Run the server with `options`, which it must refuse (exit 2) before serving."""
+    result = subprocess.run(
+        [*SERVER, *options],
+        env=server_env(sim),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+    assert result.returncode == 2, result.stderr
+    return result
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
@@ -138,16 +155,7 @@ async def test_the_guard_counts_across_sessions(mcp_sim: LumaSimulator) -> None:
 def test_unsafe_or_broken_settings_are_refused_before_serving(
     mcp_sim: LumaSimulator, tmp_path: Path, options: list[str], expected: str
 ) -> None:
-    result = subprocess.run(
-        [*SERVER, *options],
-        env=server_env(mcp_sim),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2, result.stderr
+    result = refused_server(mcp_sim, tmp_path, options)
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
@@ -158,16 +166,7 @@ def test_a_port_in_use_is_a_clear_usage_error(mcp_sim: LumaSimulator, tmp_path: 
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [*SERVER, "--http", f"127.0.0.1:{port}"],
-            env=server_env(mcp_sim),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tmp_path,
-        )
-    assert result.returncode == 2, result.stderr
+        result = refused_server(mcp_sim, tmp_path, ["--http", f"127.0.0.1:{port}"])
     assert f"127.0.0.1:{port} is in use" in result.stderr
     assert "port 0 picks a free one" in result.stderr
     assert "unexpected" not in result.stderr
