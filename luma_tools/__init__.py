@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._async_client import AsyncLumaClient
 from ._client import LumaClient
 from ._destination import check_destination
 from ._download import DownloadLinkExpired
@@ -57,6 +56,7 @@ from ._version import __version__
 from ._waiting import PollEvent
 
 if TYPE_CHECKING:
+    from ._async_client import AsyncLumaClient as AsyncLumaClient
     from .tools import LumaToolkit as LumaToolkit
     from .webhooks import NotifyListener as NotifyListener
     from .webhooks import parse_notify_payload as parse_notify_payload
@@ -102,9 +102,11 @@ __all__ = [
     "parse_notify_payload",
 ]
 
-# Loaded on first use: the webhooks module brings an HTTP server (cheap, but not needed by
-# most users); the toolkit brings LangChain (an optional extra, hence not in __all__).
+# Loaded on first use: the async client brings asyncio (about 50 ms to import, for the users of
+# asyncio only); the webhooks module brings an HTTP server (cheap, but not needed by most
+# users); the toolkit brings LangChain (an optional extra, hence not in __all__).
 _LAZY = {
+    "AsyncLumaClient": "_async_client",
     "NotifyListener": "webhooks",
     "parse_notify_payload": "webhooks",
     "LumaToolkit": "tools",

@@ -21,10 +21,12 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_import_stays_free_of_langchain_and_ipywidgets() -> None:
+    # asyncio too (about 50 ms): `AsyncLumaClient` loads it on first use.
     result = run_python(
         "import sys, luma_tools\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'langchain', 'langchain_core', 'langgraph', 'ipywidgets', 'IPython', 'werkzeug'})\n"
+        "{'langchain', 'langchain_core', 'langgraph', 'ipywidgets', 'IPython', 'werkzeug', "
+        "'mcp', 'asyncio'})\n"
         "print(heavy)"
     )
     assert result.returncode == 0, result.stderr
