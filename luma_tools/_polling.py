@@ -141,32 +141,28 @@ class PollSchedule:
         if task.state is TaskState.COMPLETED:
             return p.min_interval, False
         estimate = task.estimate_wait_seconds
-        fresh = estimate is not None and estimate > 0
+        fresh = estimate if estimate is not None and estimate > 0 else None
         # A poll at (or after) the end an earlier estimate predicted that still sees the task
         # unfinished, or an estimate run down to 0: the estimates cannot be trusted any more.
-        if (self._predicted_end is not None and now >= self._predicted_end) or (
-            estimate is not None and estimate <= 0
-        ):
+        past_end = self._predicted_end is not None and now >= self._predicted_end
+        if past_end or (estimate is not None and fresh is None):
             self._overdue = True
-        if estimate is not None and fresh:
+        if fresh is not None:
             # The earliest end promised so far: an estimate that does not count down (the same
             # number on every reply) must not push the end it promised later and later.
-            end = now + estimate
+            end = now + fresh
             self._predicted_end = (
                 end if self._predicted_end is None else min(self._predicted_end, end)
             )
             self._interval = None
         if self._overdue:
             gap = min(p.max_interval, max(p.min_interval, p.overdue_share * now))
-            if estimate is not None and fresh:
-                gap = min(gap, max(estimate, p.min_interval))
-            return gap, False
-        if estimate is None or not fresh:
-            return self._backoff(
-                p.first_delay if self._predicted_end is None else p.min_interval
-            ), False
+            return (gap if fresh is None else min(gap, max(fresh, p.min_interval))), False
+        if fresh is None or self._predicted_end is None:
+            start = p.first_delay if self._predicted_end is None else p.min_interval
+            return self._backoff(start), False
         # Sleep to the earliest end promised (not later than this estimate says).
-        until_end = (self._predicted_end or now + estimate) - now
+        until_end = self._predicted_end - now
         if until_end > p.max_estimate_delay:
             return p.max_estimate_delay, False
         return max(until_end, p.min_interval), True
